@@ -1,0 +1,45 @@
+# The two commands of the README: `make run` and `make test`. Both set up what is missing first.
+CONFIG ?= tandem.toml
+JOBS ?= $(shell nproc)
+
+.PHONY: setup build build-asan run test test-unit test-asan test-integration test-e2e bench format clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+build-asan: setup
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS) --target tandem_unit_tests
+
+run: build
+	./build/release/src/tandem/tandem serve --config $(CONFIG)
+
+test-unit: build
+	ctest --preset release -L unit
+
+test-asan: build-asan
+	ctest --preset asan -L unit
+
+test-integration: build
+	ctest --preset release -L integration
+
+test-e2e: build
+	tests/e2e/run.sh
+
+test: build build-asan
+	ctest --preset release
+	ctest --preset asan -L unit
+	tests/e2e/run.sh
+
+bench: build
+	bench/gateway/run.sh
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h')
+
+clean:
+	rm -rf build

@@ -1,0 +1,58 @@
+#include <boost/json.hpp>
+
+#include "tandem/api/endpoints.h"
+#include "tandem/api/model_call.h"
+
+namespace tandem::api {
+
+asio::awaitable<void> serve_chat_completions(WorkerContext& worker, const http::Request& request,
+                                             http::Responder& responder) {
+  auto started = http::Clock::now();
+  auto parsed = parse_chat_request(request.body, worker.state.config.server.max_json_depth);
+  if (auto* error = std::get_if<core::ApiError>(&parsed)) {
+    co_await responder.send(error_response(*error));
+    co_return;
+  }
+  ChatRequest& chat = std::get<ChatRequest>(parsed);
+  const ModelEntry* model = worker.state.find_model(chat.model);
+  if (model == nullptr) {
+    co_await responder.send(error_response(core::not_found(
+        "The model '" + chat.model + "' does not exist; GET /v1/models lists the models",
+        "model_not_found")));
+    co_return;
+  }
+  if (model->config->embeddings) {
+    co_await responder.send(error_response(core::invalid_request(
+        "model '" + chat.model + "' serves embeddings; use POST /v1/embeddings", "model")));
+    co_return;
+  }
+  if (chat.stream) {
+    co_await serve_chat_stream(worker, chat, *model, responder);
+    co_return;
+  }
+
+  std::string body;
+  core::Usage usage;
+  AcceptFn accept = [&](const RouteState&, http::ClientResponse& response,
+                        http::Clock::time_point deadline) {
+    return read_json_answer(response, deadline, true, body, usage);
+  };
+  BodyFn body_for = [&](const RouteState& route) {
+    return providers::OpenAiProvider::chat_body(chat.body, route.route.model, false);
+  };
+  ChainResult chain = co_await worker.runner.run(chat.model, model->routes, "/chat/completions",
+                                                 body_for, accept, &responder.cancel_signal());
+  if (chain.cancelled) co_return;  // the client is gone; nobody to answer
+  if (chain.route == nullptr) {
+    co_await responder.send(chain_failure_response(worker.state, chat.model, chain));
+    co_return;
+  }
+  ledger::Charge charge = ledger::charge(usage, chain.route->route.price);
+  record_model_call(worker.state, chat.model, chain, charge, started);
+  http::Response r;
+  r.headers = route_headers(chain, &charge);
+  r.body = std::move(body);
+  co_await responder.send(std::move(r));
+}
+
+}  // namespace tandem::api

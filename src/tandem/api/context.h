@@ -1,0 +1,47 @@
+#pragma once
+// What the endpoint handlers share: the gateway's state (read-only after start, plus atomics) and
+// each server thread's own context (its upstream client and route runner).
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tandem/api/auth.h"
+#include "tandem/api/route_runner.h"
+#include "tandem/config/config.h"
+#include "tandem/http/client.h"
+#include "tandem/metrics/gateway_metrics.h"
+#include "tandem/metrics/registry.h"
+#include "tandem/providers/openai_provider.h"
+
+namespace tandem::api {
+
+struct ModelEntry {
+  const config::ModelConfig* config = nullptr;
+  std::vector<RouteState*> routes;
+};
+
+struct GatewayState {
+  explicit GatewayState(config::Config cfg);
+  const ModelEntry* find_model(std::string_view name) const;
+
+  config::Config config;
+  std::vector<std::unique_ptr<providers::OpenAiProvider>> providers;
+  std::vector<std::unique_ptr<RouteState>> route_states;
+  std::map<std::string, ModelEntry, std::less<>> models;
+  Authenticator auth;
+  metrics::Registry registry;
+  metrics::GatewayMetrics metrics;
+  std::int64_t created_unix = 0;
+};
+
+struct WorkerContext {
+  WorkerContext(GatewayState& s, asio::io_context& io)
+      : state(s), ioc(io), client(io), runner(io, client, s.metrics) {}
+  GatewayState& state;
+  asio::io_context& ioc;
+  http::HttpClient client;
+  RouteRunner runner;
+};
+
+}  // namespace tandem::api

@@ -1,0 +1,54 @@
+#include "tandem/api/embeddings_request.h"
+#include "tandem/api/endpoints.h"
+#include "tandem/api/model_call.h"
+
+namespace tandem::api {
+
+asio::awaitable<void> serve_embeddings(WorkerContext& worker, const http::Request& request,
+                                       http::Responder& responder) {
+  auto started = http::Clock::now();
+  auto parsed = parse_embeddings_request(request.body, worker.state.config.server.max_json_depth);
+  if (auto* error = std::get_if<core::ApiError>(&parsed)) {
+    co_await responder.send(error_response(*error));
+    co_return;
+  }
+  EmbeddingsRequest& req = std::get<EmbeddingsRequest>(parsed);
+  const ModelEntry* model = worker.state.find_model(req.model);
+  if (model == nullptr) {
+    co_await responder.send(error_response(core::not_found(
+        "The model '" + req.model + "' does not exist; GET /v1/models lists the models",
+        "model_not_found")));
+    co_return;
+  }
+  if (!model->config->embeddings) {
+    co_await responder.send(error_response(core::invalid_request(
+        "model '" + req.model + "' is a chat model; declare an embeddings model with type = "
+        "\"embeddings\"",
+        "model")));
+    co_return;
+  }
+  std::string body;
+  core::Usage usage;
+  AcceptFn accept = [&](const RouteState&, http::ClientResponse& response,
+                        http::Clock::time_point deadline) {
+    return read_json_answer(response, deadline, false, body, usage);
+  };
+  BodyFn body_for = [&](const RouteState& route) {
+    return providers::OpenAiProvider::embeddings_body(req.body, route.route.model);
+  };
+  ChainResult chain = co_await worker.runner.run(req.model, model->routes, "/embeddings", body_for,
+                                                 accept, &responder.cancel_signal());
+  if (chain.cancelled) co_return;
+  if (chain.route == nullptr) {
+    co_await responder.send(chain_failure_response(worker.state, req.model, chain));
+    co_return;
+  }
+  ledger::Charge charge = ledger::charge(usage, chain.route->route.price);
+  record_model_call(worker.state, req.model, chain, charge, started);
+  http::Response r;
+  r.headers = route_headers(chain, &charge);
+  r.body = std::move(body);
+  co_await responder.send(std::move(r));
+}
+
+}  // namespace tandem::api

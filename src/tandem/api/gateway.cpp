@@ -1,0 +1,222 @@
+#include "tandem/api/gateway.h"
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <random>
+
+#include "tandem/api/context.h"
+#include "tandem/api/endpoints.h"
+#include "tandem/api/model_call.h"
+#include "tandem/log/logger.h"
+
+namespace tandem::api {
+
+GatewayState::GatewayState(config::Config cfg)
+    : config(std::move(cfg)), auth(config.client_keys), metrics(registry) {
+  created_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  for (const auto& p : config.providers) {
+    providers.push_back(std::make_unique<providers::OpenAiProvider>(p));
+  }
+  for (const auto& m : config.models) {
+    ModelEntry entry;
+    entry.config = &m;
+    for (const auto& r : m.routes) {
+      route_states.push_back(std::make_unique<RouteState>(r, *providers[r.provider_index]));
+      entry.routes.push_back(route_states.back().get());
+      metrics.circuit_state.with({r.label}).set(0);
+    }
+    models.emplace(m.name, std::move(entry));
+  }
+}
+
+const ModelEntry* GatewayState::find_model(std::string_view name) const {
+  auto it = models.find(name);
+  return it == models.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+std::string request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::uint64_t a = rng(), b = rng();
+  std::string id(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    id[i] = kHex[(a >> (i * 4)) & 15];
+    id[16 + i] = kHex[(b >> (i * 4)) & 15];
+  }
+  return id;
+}
+
+// Wraps the endpoint's responder to learn the status it answered with.
+class ObservedResponder final : public http::Responder {
+ public:
+  ObservedResponder(http::Responder& inner, std::string id) : inner_(inner), id_(std::move(id)) {}
+  asio::awaitable<bool> send(http::Response r) override {
+    status_ = r.status;
+    r.headers.push_back({"x-request-id", id_});
+    co_return co_await inner_.send(std::move(r));
+  }
+  asio::awaitable<bool> begin_stream(int status, std::string type, http::Headers h) override {
+    status_ = status;
+    h.push_back({"x-request-id", id_});
+    co_return co_await inner_.begin_stream(status, std::move(type), std::move(h));
+  }
+  asio::awaitable<bool> write_chunk(std::string data) override {
+    co_return co_await inner_.write_chunk(std::move(data));
+  }
+  asio::awaitable<void> end_stream(bool close_after, http::Headers trailers) override {
+    co_await inner_.end_stream(close_after, std::move(trailers));
+  }
+  void reset_connection() override { inner_.reset_connection(); }
+  http::CancelSignal& cancel_signal() override { return inner_.cancel_signal(); }
+  bool responded() const override { return inner_.responded(); }
+  int status() const { return status_; }
+
+ private:
+  http::Responder& inner_;
+  std::string id_;
+  int status_ = 0;
+};
+
+http::Response json_response(std::string body) {
+  http::Response r;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string models_list(const GatewayState& state) {
+  boost::json::array data;
+  for (const auto& m : state.config.models) {
+    data.push_back(boost::json::object{{"id", m.name},
+                                       {"object", "model"},
+                                       {"created", state.created_unix},
+                                       {"owned_by", "tandem"}});
+  }
+  return boost::json::serialize(boost::json::object{{"object", "list"}, {"data", std::move(data)}});
+}
+
+enum class Endpoint { chat, embeddings, models, health, metrics, unknown };
+
+Endpoint endpoint_of(std::string_view path) {
+  if (path == "/v1/chat/completions") return Endpoint::chat;
+  if (path == "/v1/embeddings") return Endpoint::embeddings;
+  if (path == "/v1/models") return Endpoint::models;
+  if (path == "/health") return Endpoint::health;
+  if (path == "/metrics") return Endpoint::metrics;
+  return Endpoint::unknown;
+}
+
+const char* endpoint_label(Endpoint e) {
+  switch (e) {
+    case Endpoint::chat: return "/v1/chat/completions";
+    case Endpoint::embeddings: return "/v1/embeddings";
+    case Endpoint::models: return "/v1/models";
+    case Endpoint::health: return "/health";
+    case Endpoint::metrics: return "/metrics";
+    case Endpoint::unknown: return "other";
+  }
+  return "other";
+}
+
+asio::awaitable<void> dispatch(WorkerContext& worker, Endpoint endpoint, http::Request& request,
+                               http::Responder& responder) {
+  GatewayState& state = worker.state;
+  const char* method = endpoint == Endpoint::chat || endpoint == Endpoint::embeddings ? "POST" : "GET";
+  if (endpoint == Endpoint::unknown) {
+    co_await responder.send(error_response(core::not_found(
+        "no endpoint " + std::string(request.path()), "unknown_endpoint")));
+    co_return;
+  }
+  if (request.method != method) {
+    auto r = error_response(core::ApiError{405, "invalid_request_error", "method_not_allowed",
+                                           std::string(endpoint_label(endpoint)) + " accepts " +
+                                               method + " only",
+                                           ""});
+    r.headers.push_back({"Allow", method});
+    co_await responder.send(std::move(r));
+    co_return;
+  }
+  if (endpoint == Endpoint::health) {
+    co_await responder.send(json_response(R"({"status":"ok"})"));
+    co_return;
+  }
+  bool needs_auth = endpoint != Endpoint::metrics || state.config.server.metrics_require_auth;
+  if (needs_auth && state.auth.enabled()) {
+    if (!state.auth.authenticate(request.header("authorization"))) {
+      auto r = error_response(core::unauthorized(
+          request.header("authorization").empty()
+              ? "missing API key: send 'Authorization: Bearer <key>'"
+              : "invalid API key"));
+      r.headers.push_back({"WWW-Authenticate", "Bearer"});
+      co_await responder.send(std::move(r));
+      co_return;
+    }
+  }
+  switch (endpoint) {
+    case Endpoint::chat: co_await serve_chat_completions(worker, request, responder); break;
+    case Endpoint::embeddings: co_await serve_embeddings(worker, request, responder); break;
+    case Endpoint::models: co_await responder.send(json_response(models_list(state))); break;
+    case Endpoint::metrics: {
+      http::Response r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = state.registry.render();
+      co_await responder.send(std::move(r));
+      break;
+    }
+    default: break;
+  }
+}
+
+}  // namespace
+
+Gateway::Gateway(config::Config config)
+    : state_(std::make_shared<GatewayState>(std::move(config))) {
+  if (!state_->auth.enabled()) {
+    log::warn("auth_disabled", {{"reason", "no [[client_keys]] in the config: every request is accepted"}});
+  }
+}
+
+Gateway::~Gateway() = default;
+
+const config::Config& Gateway::config() const { return state_->config; }
+
+http::HandlerFactory Gateway::handler_factory() {
+  std::shared_ptr<GatewayState> state = state_;
+  return [state](asio::io_context& ioc, int) -> http::Handler {
+    auto worker = std::make_shared<WorkerContext>(*state, ioc);
+    return [worker](http::Request& request, http::Responder& responder) -> asio::awaitable<void> {
+      auto started = http::Clock::now();
+      auto& metrics = worker->state.metrics;
+      Endpoint endpoint = endpoint_of(request.path());
+      std::string id(request.header("x-request-id").substr(0, 64));
+      bool safe = !id.empty();
+      for (char c : id) safe = safe && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+      if (!safe) id = request_id();
+      ObservedResponder observed(responder, id);
+      auto& inflight = metrics.inflight.with({});
+      inflight.add(1);
+      try {
+        co_await dispatch(*worker, endpoint, request, observed);
+      } catch (...) {
+        inflight.add(-1);
+        throw;
+      }
+      inflight.add(-1);
+      double seconds = std::chrono::duration<double>(http::Clock::now() - started).count();
+      const char* label = endpoint_label(endpoint);
+      int status = observed.status() == 0 ? 499 : observed.status();  // 499: client went away
+      metrics.http_requests.with({label, std::to_string(status)}).inc();
+      metrics.http_duration.with({label}).observe(seconds);
+      log::debug("request", {{"id", id},
+                             {"method", request.method},
+                             {"path", request.path()},
+                             {"status", status},
+                             {"ms", seconds * 1000}});
+    };
+  };
+}
+
+}  // namespace tandem::api

@@ -1,0 +1,26 @@
+#pragma once
+// The gateway: the validated config turned into live objects (providers, routes with their
+// breakers, metrics), and the HTTP handler that dispatches each request to its endpoint.
+#include <memory>
+
+#include "tandem/config/config.h"
+#include "tandem/http/message.h"
+
+namespace tandem::api {
+
+struct GatewayState;
+
+class Gateway {
+ public:
+  explicit Gateway(config::Config config);
+  ~Gateway();
+
+  // Creates each server thread's handler with its own upstream client.
+  http::HandlerFactory handler_factory();
+  const config::Config& config() const;
+
+ private:
+  std::shared_ptr<GatewayState> state_;
+};
+
+}  // namespace tandem::api

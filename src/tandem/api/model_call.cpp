@@ -1,0 +1,102 @@
+#include "tandem/api/model_call.h"
+
+#include <boost/json.hpp>
+
+#include "tandem/core/json_util.h"
+#include "tandem/log/logger.h"
+
+namespace tandem::api {
+
+using routing::Failure;
+using routing::FailureKind;
+
+asio::awaitable<std::optional<Failure>> read_json_answer(http::ClientResponse& response,
+                                                         http::Clock::time_point deadline,
+                                                         bool chat, std::string& body,
+                                                         core::Usage& usage) {
+  body.clear();
+  if (auto err = co_await response.read_all(body, kMaxUpstreamBody, deadline)) {
+    co_return failure_from(err);
+  }
+  auto parsed = core::parse_json(body, 256);
+  auto* value = std::get_if<boost::json::value>(&parsed);
+  if (value == nullptr || !value->is_object()) {
+    co_return Failure{FailureKind::protocol, response.status(),
+                      "upstream answered 2xx with a body that is not a JSON object", {}, {}};
+  }
+  const auto& obj = value->get_object();
+  if (chat) {
+    const auto* choices = core::find_member(obj, "choices");
+    if (choices == nullptr || !choices->is_array()) {
+      co_return Failure{FailureKind::protocol, response.status(),
+                        "upstream answer has no choices array", {}, {}};
+    }
+    bool all_filtered = !choices->get_array().empty();
+    for (const auto& c : choices->get_array()) {
+      const auto* reason = c.is_object() ? core::find_member(c.get_object(), "finish_reason") : nullptr;
+      all_filtered = all_filtered && reason && reason->is_string() &&
+                     reason->get_string() == "content_filter";
+    }
+    if (all_filtered) {
+      co_return Failure{FailureKind::content_refused, response.status(),
+                        "upstream stopped every choice with its content filter", {}, {}};
+    }
+  }
+  auto u = ledger::parse_usage(obj);
+  usage = u.value_or(core::Usage{});
+  co_return std::nullopt;
+}
+
+void record_model_call(GatewayState& state, std::string_view model, const ChainResult& chain,
+                       const ledger::Charge& charge, http::Clock::time_point started) {
+  auto& m = state.metrics;
+  const std::string& label = chain.route->route.label;
+  m.model_duration.with({model, label})
+      .observe(std::chrono::duration<double>(http::Clock::now() - started).count());
+  if (chain.route_index > 0) m.fallbacks.with({model}).inc();
+  if (charge.usage.known) {
+    m.tokens.with({model, label, "prompt"}).inc(static_cast<std::uint64_t>(charge.usage.prompt_tokens));
+    m.tokens.with({model, label, "completion"})
+        .inc(static_cast<std::uint64_t>(charge.usage.completion_tokens));
+    m.cost.with({model, label}).inc(static_cast<std::uint64_t>(charge.cost_pico_usd));
+  } else {
+    m.usage_missing.with({model, label}).inc();
+    log::warn("usage_missing", {{"model", model}, {"route", label}});
+  }
+}
+
+http::Headers route_headers(const ChainResult& chain, const ledger::Charge* charge) {
+  http::Headers h;
+  h.push_back({"x-tandem-route", chain.route->route.label});
+  if (chain.attempts > 1 || chain.route_index > 0) {
+    h.push_back({"x-tandem-attempts", chain.attempts_header()});
+  }
+  if (charge != nullptr && charge->usage.known) {
+    h.push_back({"x-tandem-cost-usd", core::format_usd(charge->cost_pico_usd)});
+    h.push_back({"x-tandem-prompt-tokens", std::to_string(charge->usage.prompt_tokens)});
+    h.push_back({"x-tandem-completion-tokens", std::to_string(charge->usage.completion_tokens)});
+  }
+  return h;
+}
+
+http::Response error_response(const core::ApiError& error) {
+  http::Response r;
+  r.status = error.status;
+  r.body = core::to_json(error);
+  if (error.status == 429) r.headers.push_back({"Retry-After", "1"});
+  return r;
+}
+
+http::Response chain_failure_response(GatewayState& state, std::string_view model,
+                                      const ChainResult& chain) {
+  if (!chain.client_error) state.metrics.route_failures.with({model}).inc();
+  http::Response r = error_response(chain.error(model));
+  if (chain.client_error && !chain.client_error->upstream_body.empty()) {
+    // The upstream's own words on what is wrong with the request, in OpenAI's shape already.
+    r.body = chain.client_error->upstream_body;
+  }
+  if (!chain.failures.empty()) r.headers.push_back({"x-tandem-attempts", chain.attempts_header()});
+  return r;
+}
+
+}  // namespace tandem::api

@@ -1,0 +1,38 @@
+#pragma once
+// Bookkeeping shared by every endpoint that calls a model: reading an upstream's JSON answer,
+// charging its usage, the x-tandem-* response headers, and the per-model metrics.
+#include <optional>
+#include <string>
+
+#include "tandem/api/context.h"
+#include "tandem/core/usage.h"
+#include "tandem/http/message.h"
+#include "tandem/ledger/usage_parser.h"
+#include "tandem/routing/failure.h"
+
+namespace tandem::api {
+
+constexpr std::size_t kMaxUpstreamBody = 64 << 20;
+
+// Reads a non-streamed 2xx answer into `body` and its usage into `usage`. A body that is not a
+// JSON object, or (for chat) whose every choice was stopped by a content filter, is a Failure
+// so the chain moves on.
+asio::awaitable<std::optional<routing::Failure>> read_json_answer(
+    http::ClientResponse& response, http::Clock::time_point deadline, bool chat, std::string& body,
+    core::Usage& usage);
+
+// Counts tokens, cost, fallbacks and latency for a call answered by `chain.route`.
+void record_model_call(GatewayState& state, std::string_view model, const ChainResult& chain,
+                       const ledger::Charge& charge, http::Clock::time_point started);
+
+// x-tandem-route, x-tandem-attempts (and the cost when known).
+http::Headers route_headers(const ChainResult& chain, const ledger::Charge* charge);
+
+http::Response error_response(const core::ApiError& error);
+
+// The answer when no route answered: the upstream's own error for a request it rejected, else the
+// chain's summary (429, 502, 504 ...). Counts the failure.
+http::Response chain_failure_response(GatewayState& state, std::string_view model,
+                                      const ChainResult& chain);
+
+}  // namespace tandem::api

@@ -1,0 +1,79 @@
+#pragma once
+// Field checks shared by the request parsers. Each returns an error naming the field, or nothing.
+#include <boost/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tandem/core/api_error.h"
+#include "tandem/core/json_util.h"
+
+namespace tandem::api::checks {
+
+inline core::ApiError wrong_type(const std::string& path, const char* expected,
+                                 const boost::json::value& got) {
+  return core::invalid_request(path + ": expected " + expected + ", got " + core::json_kind_name(got),
+                               path);
+}
+
+inline bool is_number(const boost::json::value& v) {
+  return v.is_int64() || v.is_uint64() || v.is_double();
+}
+
+inline double as_double(const boost::json::value& v) {
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+  return v.get_double();
+}
+
+inline std::optional<core::ApiError> number_in(const boost::json::object& o, std::string_view key,
+                                               double min, double max) {
+  const auto* v = core::find_member(o, key);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  std::string path(key);
+  if (!is_number(*v)) return wrong_type(path, "a number", *v);
+  double d = as_double(*v);
+  if (d < min || d > max) {
+    return core::invalid_request(path + ": must be between " + std::to_string(min) + " and " +
+                                     std::to_string(max),
+                                 path);
+  }
+  return std::nullopt;
+}
+
+inline std::optional<core::ApiError> integer_in(const boost::json::object& o, std::string_view key,
+                                                std::int64_t min, std::int64_t max) {
+  const auto* v = core::find_member(o, key);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  std::string path(key);
+  std::int64_t n = 0;
+  if (v->is_int64()) n = v->get_int64();
+  else if (v->is_uint64()) n = v->get_uint64() > static_cast<std::uint64_t>(max) ? max + 1 : static_cast<std::int64_t>(v->get_uint64());
+  else if (v->is_double() && v->get_double() == static_cast<double>(static_cast<std::int64_t>(v->get_double()))) n = static_cast<std::int64_t>(v->get_double());
+  else return wrong_type(path, "an integer", *v);
+  if (n < min || n > max) {
+    return core::invalid_request(
+        path + ": must be between " + std::to_string(min) + " and " + std::to_string(max), path);
+  }
+  return std::nullopt;
+}
+
+inline std::optional<core::ApiError> optional_kind(const boost::json::object& o, std::string_view key,
+                                                   boost::json::kind kind, const char* expected) {
+  const auto* v = core::find_member(o, key);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (v->kind() != kind) return wrong_type(std::string(key), expected, *v);
+  return std::nullopt;
+}
+
+// The required, non-empty "model" string.
+inline std::optional<core::ApiError> model_field(const boost::json::object& o, std::string& out) {
+  const auto* v = core::find_member(o, "model");
+  if (v == nullptr) return core::invalid_request("model: required field is missing", "model");
+  if (!v->is_string()) return wrong_type("model", "a string", *v);
+  if (v->get_string().empty()) return core::invalid_request("model: must not be empty", "model");
+  out = v->get_string();
+  return std::nullopt;
+}
+
+}  // namespace tandem::api::checks

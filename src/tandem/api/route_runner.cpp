@@ -1,0 +1,215 @@
+#include "tandem/api/route_runner.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+
+#include "tandem/log/logger.h"
+
+namespace tandem::api {
+
+using routing::Failure;
+using routing::FailureKind;
+
+RouteState::RouteState(const config::RouteConfig& r, const providers::OpenAiProvider& p)
+    : route(r),
+      provider(&p),
+      breaker(p.config().breaker_failure_threshold, p.config().breaker_cooldown),
+      retry{p.config().max_retries, p.config().retry_base_delay, p.config().retry_max_delay} {}
+
+namespace {
+
+constexpr std::size_t kMaxErrorBody = 1 << 20;
+
+double unit_random() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+}  // namespace
+
+Failure failure_from(const http::ClientError& e) {
+  Failure f;
+  switch (e.kind) {
+    case http::ClientErrorKind::connect: f.kind = FailureKind::connect; break;
+    case http::ClientErrorKind::timeout: f.kind = FailureKind::timeout; break;
+    case http::ClientErrorKind::tls: f.kind = FailureKind::tls; break;
+    case http::ClientErrorKind::protocol:
+    case http::ClientErrorKind::too_large: f.kind = FailureKind::protocol; break;
+    case http::ClientErrorKind::cancelled: f.kind = FailureKind::cancelled; break;
+    default: f.kind = FailureKind::reset; break;
+  }
+  f.detail = e.message;
+  return f;
+}
+
+namespace {
+
+// Failures that say nothing about the route's health do not trip its breaker.
+bool counts_against_health(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::client_error:
+    case FailureKind::context_length:
+    case FailureKind::content_refused:
+    case FailureKind::upstream_missing:
+    case FailureKind::cancelled: return false;
+    default: return true;
+  }
+}
+
+std::int64_t circuit_gauge_value(routing::CircuitBreaker::State s) {
+  switch (s) {
+    case routing::CircuitBreaker::State::closed: return 0;
+    case routing::CircuitBreaker::State::open: return 1;
+    case routing::CircuitBreaker::State::half_open: return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
+RouteRunner::RouteRunner(asio::io_context& ioc, http::HttpClient& client,
+                         metrics::GatewayMetrics& metrics)
+    : ioc_(ioc), client_(client), metrics_(metrics) {}
+
+asio::awaitable<ChainResult> RouteRunner::run(std::string_view model,
+                                              const std::vector<RouteState*>& routes,
+                                              std::string_view path, const BodyFn& body_for,
+                                              const AcceptFn& accept, http::CancelSignal* cancel) {
+  ChainResult result;
+  for (std::size_t index = 0; index < routes.size(); ++index) {
+    RouteState& state = *routes[index];
+    const auto& pconf = state.provider->config();
+    const std::string& label = state.route.label;
+    http::OutgoingRequest request = state.provider->build_request(path, body_for(state));
+    for (int retry = 0;; ++retry) {
+      auto now = http::Clock::now();
+      auto admission = state.breaker.admit(now);
+      if (admission == routing::CircuitBreaker::Admission::denied) {
+        metrics_.upstream_attempts.with({model, label, "circuit_open"}).inc();
+        result.failures.push_back({label, FailureKind::circuit_open, "circuit breaker open", retry});
+        break;
+      }
+      ++result.attempts;
+      auto deadline = now + pconf.request_timeout;
+      auto sent = co_await client_.send(state.provider->endpoint(), request, pconf.connect_timeout,
+                                        deadline, cancel);
+      metrics_.upstream_duration.with({model, label})
+          .observe(std::chrono::duration<double>(http::Clock::now() - now).count());
+      std::optional<Failure> failure;
+      if (sent.error) {
+        failure = failure_from(sent.error);
+      } else if (int status = sent.response->status(); status >= 200 && status < 300) {
+        failure = co_await accept(state, *sent.response, deadline);
+      } else {
+        std::string body;
+        co_await sent.response->read_all(body, kMaxErrorBody, deadline);
+        failure = routing::classify_http_failure(
+            status, body, http::find_header(sent.response->headers(), "retry-after"));
+      }
+      if (cancel != nullptr && cancel->cancelled()) {
+        if (admission == routing::CircuitBreaker::Admission::probe) state.breaker.abandon_probe();
+        metrics_.upstream_attempts.with({model, label, "cancelled"}).inc();
+        result.cancelled = true;
+        co_return result;
+      }
+      if (!failure) {
+        state.breaker.record_success();
+        metrics_.upstream_attempts.with({model, label, "ok"}).inc();
+        metrics_.circuit_state.with({label}).set(0);
+        result.route = &state;
+        result.route_index = index;
+        result.response = std::move(sent.response);
+        co_return result;
+      }
+      metrics_.upstream_attempts.with({model, label, routing::to_string(failure->kind)}).inc();
+      if (counts_against_health(failure->kind)) {
+        state.breaker.record_failure(http::Clock::now());
+      } else if (admission == routing::CircuitBreaker::Admission::probe) {
+        state.breaker.record_success();
+      }
+      metrics_.circuit_state.with({label}).set(
+          circuit_gauge_value(state.breaker.state(http::Clock::now())));
+      log::warn("upstream_attempt_failed", {{"model", model},
+                                            {"route", label},
+                                            {"attempt", retry + 1},
+                                            {"failure", routing::to_string(failure->kind)},
+                                            {"detail", failure->detail}});
+      if (failure->kind == FailureKind::client_error) {
+        result.client_error = std::move(failure);
+        co_return result;
+      }
+      std::optional<std::chrono::milliseconds> delay;
+      if (routing::is_retryable(failure->kind)) {
+        delay = routing::next_retry_delay(state.retry, retry, failure->retry_after, unit_random());
+      }
+      if (!delay) {
+        result.failures.push_back({label, failure->kind, failure->detail, retry + 1});
+        break;
+      }
+      asio::steady_timer timer(ioc_, *delay);
+      http::CancelHook hook(cancel, [&timer] { timer.cancel(); });
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (cancel != nullptr && cancel->cancelled()) {
+        result.cancelled = true;
+        co_return result;
+      }
+    }
+  }
+  co_return result;
+}
+
+core::ApiError ChainResult::error(std::string_view model) const {
+  if (client_error) {
+    core::ApiError e = core::invalid_request("upstream rejected the request: " + client_error->detail);
+    e.status = client_error->http_status == 422 ? 422 : 400;
+    return e;
+  }
+  std::string list;
+  bool all_rate_limited = true, all_timeouts = true, all_context = true, all_refused = true;
+  bool any_rate_limited = false, any_timeout = false;
+  for (const auto& f : failures) {
+    if (!list.empty()) list += "; ";
+    list += f.label + ": " + routing::to_string(f.kind);
+    if (f.attempts > 1) list += " after " + std::to_string(f.attempts) + " attempts";
+    if (!f.detail.empty() && f.kind != FailureKind::circuit_open) list += " (" + f.detail + ")";
+    bool neutral = f.kind == FailureKind::circuit_open;
+    all_rate_limited = all_rate_limited && (neutral || f.kind == FailureKind::rate_limited);
+    all_timeouts = all_timeouts && (neutral || f.kind == FailureKind::timeout);
+    all_context = all_context && f.kind == FailureKind::context_length;
+    all_refused = all_refused && f.kind == FailureKind::content_refused;
+    any_rate_limited = any_rate_limited || f.kind == FailureKind::rate_limited;
+    any_timeout = any_timeout || f.kind == FailureKind::timeout;
+  }
+  std::string message = "all " + std::to_string(failures.size()) + " route(s) of model '" +
+                        std::string(model) + "' failed: " + list;
+  if (!failures.empty() && all_context) {
+    return core::invalid_request(
+        "the prompt does not fit the context window of any route of model '" + std::string(model) +
+            "': " + list,
+        "messages", "context_length_exceeded");
+  }
+  if (!failures.empty() && all_refused) {
+    return core::invalid_request("every route refused the content: " + list, "", "content_filter");
+  }
+  if (all_rate_limited && any_rate_limited) return core::rate_limited(message);
+  if (all_timeouts && any_timeout) return core::gateway_timeout(message);
+  return core::bad_gateway(message);
+}
+
+std::string ChainResult::attempts_header() const {
+  std::string out;
+  for (const auto& f : failures) {
+    if (!out.empty()) out += ';';
+    out += f.label + "=" + routing::to_string(f.kind);
+    if (f.attempts > 1) out += " x" + std::to_string(f.attempts);
+  }
+  if (route != nullptr) {
+    if (!out.empty()) out += ';';
+    out += route->route.label + "=ok";
+  }
+  return out;
+}
+
+}  // namespace tandem::api

@@ -1,0 +1,78 @@
+#pragma once
+// Runs a model's fallback chain: each route in order, each with retries and backoff for
+// retryable failures, guarded by its circuit breaker, until one answers. Commitment to a route
+// happens in the caller's `accept` step (for streams: once the first event arrived), so nothing
+// has reached the client while the chain can still move on.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tandem/config/config.h"
+#include "tandem/core/api_error.h"
+#include "tandem/http/client.h"
+#include "tandem/metrics/gateway_metrics.h"
+#include "tandem/providers/openai_provider.h"
+#include "tandem/routing/circuit_breaker.h"
+#include "tandem/routing/failure.h"
+#include "tandem/routing/retry_policy.h"
+
+namespace tandem::api {
+
+namespace asio = boost::asio;
+
+// One route of one model, shared by all threads.
+struct RouteState {
+  RouteState(const config::RouteConfig& route, const providers::OpenAiProvider& provider);
+  config::RouteConfig route;
+  const providers::OpenAiProvider* provider;
+  routing::CircuitBreaker breaker;
+  routing::RetryPolicy retry;
+};
+
+struct RouteFailureSummary {
+  std::string label;
+  routing::FailureKind kind;
+  std::string detail;
+  int attempts = 0;
+};
+
+struct ChainResult {
+  const RouteState* route = nullptr;  // the route that answered; null when none did
+  std::size_t route_index = 0;
+  std::unique_ptr<http::ClientResponse> response;
+  int attempts = 0;
+  std::vector<RouteFailureSummary> failures;
+  std::optional<routing::Failure> client_error;  // the upstream rejected the request itself
+  bool cancelled = false;
+
+  // The error for the client when no route answered (all failed, or a client error).
+  core::ApiError error(std::string_view model) const;
+  // "primary:gpt-4o=server_error x3;backup:gpt-4o-mini=ok", for the x-tandem-attempts header.
+  std::string attempts_header() const;
+};
+
+// Reads what the caller needs from a 2xx response head; a Failure moves on to the next route.
+using AcceptFn = std::function<asio::awaitable<std::optional<routing::Failure>>(
+    const RouteState& route, http::ClientResponse& response, http::Clock::time_point deadline)>;
+using BodyFn = std::function<std::string(const RouteState& route)>;
+
+// The chain's view of a transport failure.
+routing::Failure failure_from(const http::ClientError& error);
+
+class RouteRunner {
+ public:
+  RouteRunner(asio::io_context& ioc, http::HttpClient& client, metrics::GatewayMetrics& metrics);
+
+  asio::awaitable<ChainResult> run(std::string_view model, const std::vector<RouteState*>& routes,
+                                   std::string_view path, const BodyFn& body_for,
+                                   const AcceptFn& accept, http::CancelSignal* cancel);
+
+ private:
+  asio::io_context& ioc_;
+  http::HttpClient& client_;
+  metrics::GatewayMetrics& metrics_;
+};
+
+}  // namespace tandem::api

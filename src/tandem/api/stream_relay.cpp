@@ -1,0 +1,212 @@
+// Streamed chat completions. The chain commits to a route only when its first SSE event has
+// arrived, so an upstream that fails before that is retried or replaced invisibly. After that,
+// events are relayed as they come; usage is taken from the upstream's final usage chunk (always
+// requested upstream), and any failure ends the stream with an error event, never with a
+// silently truncated success.
+#include <boost/json.hpp>
+
+#include "tandem/api/endpoints.h"
+#include "tandem/api/model_call.h"
+#include "tandem/core/json_util.h"
+#include "tandem/http/sse_parser.h"
+#include "tandem/log/logger.h"
+
+namespace tandem::api {
+
+using routing::Failure;
+using routing::FailureKind;
+
+namespace {
+
+constexpr std::size_t kMaxPendingSse = 8 << 20;
+
+std::string error_event(std::string_view message, std::string_view code) {
+  boost::json::object inner{{"message", message},
+                            {"type", "upstream_error"},
+                            {"param", nullptr},
+                            {"code", code}};
+  boost::json::object outer{{"error", std::move(inner)}};
+  return http::format_sse(boost::json::serialize(outer));
+}
+
+// Reads until at least one complete event is pending, the body ends, or an error.
+asio::awaitable<http::ClientError> read_events(http::ClientResponse& response,
+                                               http::SseParser& parser,
+                                               std::vector<http::SseEvent>& pending, bool& done,
+                                               http::Clock::time_point deadline) {
+  std::string chunk;
+  while (pending.empty() && !done) {
+    chunk.clear();
+    if (auto err = co_await response.read_some(chunk, done, deadline)) co_return err;
+    parser.feed(chunk, pending);
+    if (parser.pending_bytes() > kMaxPendingSse) {
+      co_return http::ClientError{http::ClientErrorKind::too_large,
+                                  "upstream sent an SSE event larger than 8 MiB"};
+    }
+  }
+  co_return http::ClientError{};
+}
+
+// An upstream error object inside a stream, or nullopt.
+std::optional<std::string> stream_error_message(const boost::json::object& event) {
+  const auto* err = core::find_member(event, "error");
+  if (err == nullptr || err->is_null()) return std::nullopt;
+  if (err->is_object()) {
+    if (const auto* m = core::find_member(err->get_object(), "message"); m && m->is_string()) {
+      return std::string(m->get_string());
+    }
+  }
+  return std::string("upstream reported an error");
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
+                                        const ModelEntry& model, http::Responder& responder) {
+  auto started = http::Clock::now();
+  auto& metrics = worker.state.metrics;
+  http::SseParser parser;
+  std::vector<http::SseEvent> pending;
+  bool upstream_done = false;
+
+  AcceptFn accept = [&](const RouteState&, http::ClientResponse& response,
+                        http::Clock::time_point deadline) -> asio::awaitable<std::optional<Failure>> {
+    parser = http::SseParser{};
+    pending.clear();
+    upstream_done = false;
+    std::string_view type = http::find_header(response.headers(), "content-type");
+    if (type.find("text/event-stream") == std::string_view::npos) {
+      std::string body;
+      co_await response.read_all(body, 1 << 20, deadline);
+      co_return Failure{FailureKind::protocol, response.status(),
+                        "upstream answered a stream request with " +
+                            std::string(type.empty() ? "no content type" : type),
+                        {}, {}};
+    }
+    if (auto err = co_await read_events(response, parser, pending, upstream_done, deadline)) {
+      co_return failure_from(err);
+    }
+    if (pending.empty()) {
+      co_return Failure{FailureKind::reset, response.status(),
+                        "upstream closed the stream before its first event", {}, {}};
+    }
+    auto first = core::parse_json(pending.front().data, 256);
+    if (auto* v = std::get_if<boost::json::value>(&first); v && v->is_object()) {
+      if (auto message = stream_error_message(v->get_object())) {
+        co_return Failure{FailureKind::server_error, response.status(),
+                          "upstream stream began with an error: " + *message, {}, {}};
+      }
+    }
+    co_return std::nullopt;
+  };
+  BodyFn body_for = [&](const RouteState& route) {
+    return providers::OpenAiProvider::chat_body(chat.body, route.route.model, true);
+  };
+  ChainResult chain = co_await worker.runner.run(chat.model, model.routes, "/chat/completions",
+                                                 body_for, accept, &responder.cancel_signal());
+  if (chain.cancelled) co_return;
+  if (chain.route == nullptr) {
+    co_await responder.send(chain_failure_response(worker.state, chat.model, chain));
+    co_return;
+  }
+
+  const std::string& label = chain.route->route.label;
+  const auto& pconf = chain.route->provider->config();
+  http::Headers headers = route_headers(chain, nullptr);
+  headers.push_back({"Trailer", "x-tandem-cost-usd, x-tandem-prompt-tokens, x-tandem-completion-tokens"});
+  if (!co_await responder.begin_stream(200, "text/event-stream", std::move(headers))) co_return;
+
+  core::Usage usage;
+  std::string out;
+  std::string failure;  // set when the stream must end with an error event
+  bool saw_done = false;
+  http::ClientResponse& upstream = *chain.response;
+  while (true) {
+    out.clear();
+    for (auto& event : pending) {
+      if (event.data == "[DONE]") {
+        saw_done = true;
+        break;
+      }
+      auto parsed = core::parse_json(event.data, 256);
+      auto* value = std::get_if<boost::json::value>(&parsed);
+      if (value == nullptr || !value->is_object()) {
+        failure = "upstream sent an event that is not a JSON object";
+        break;
+      }
+      auto& obj = value->get_object();
+      if (auto message = stream_error_message(obj)) {
+        failure = "upstream error mid-stream: " + *message;
+        break;
+      }
+      const auto* u = core::find_member(obj, "usage");
+      if (u != nullptr && !u->is_null()) {
+        if (auto parsed_usage = ledger::parse_usage(obj)) usage = *parsed_usage;
+        if (!chat.include_usage) {
+          // Usage was asked for by Tandem, not the client: keep the stream as the client asked.
+          const auto* choices = core::find_member(obj, "choices");
+          if (choices == nullptr || !choices->is_array() || choices->get_array().empty()) continue;
+          obj.erase("usage");
+          out += http::format_sse(boost::json::serialize(obj));
+          continue;
+        }
+      }
+      out += http::format_sse(event.data);
+    }
+    pending.clear();
+    if (!out.empty() && !co_await responder.write_chunk(std::move(out))) {
+      log::info("client_disconnected", {{"model", chat.model}, {"route", label}});
+      co_return;  // dropping the upstream response closes its connection
+    }
+    if (saw_done || !failure.empty()) break;
+    if (upstream_done) {
+      failure = "upstream ended the stream without [DONE]";
+      break;
+    }
+    auto err = co_await read_events(upstream, parser, pending, upstream_done,
+                                    http::Clock::now() + pconf.stream_idle_timeout);
+    if (responder.cancel_signal().cancelled()) {
+      log::info("client_disconnected", {{"model", chat.model}, {"route", label}});
+      co_return;
+    }
+    if (err) {
+      failure = err.kind == http::ClientErrorKind::timeout
+                    ? "upstream sent no event for " +
+                          std::to_string(pconf.stream_idle_timeout.count()) + " ms"
+                    : std::string("upstream stream interrupted: ") + http::to_string(err.kind) +
+                          (err.message.empty() ? "" : " (" + err.message + ")");
+      break;
+    }
+  }
+
+  ledger::Charge charge = ledger::charge(usage, chain.route->route.price);
+  record_model_call(worker.state, chat.model, chain, charge, started);
+  http::Headers trailers;
+  std::string tail;
+  if (charge.usage.known) {
+    trailers = {{"x-tandem-cost-usd", core::format_usd(charge.cost_pico_usd)},
+                {"x-tandem-prompt-tokens", std::to_string(charge.usage.prompt_tokens)},
+                {"x-tandem-completion-tokens", std::to_string(charge.usage.completion_tokens)}};
+    // Also as an SSE comment, which every SSE client ignores but a person can read.
+    tail = ": tandem route=" + label + " cost_usd=" + core::format_usd(charge.cost_pico_usd) + "\n\n";
+  }
+  if (!failure.empty()) {
+    metrics.stream_errors.with({chat.model, label}).inc();
+    log::warn("stream_failed", {{"model", chat.model}, {"route", label}, {"reason", failure}});
+    tail += error_event(failure, "stream_interrupted");
+    co_await responder.write_chunk(std::move(tail));
+    co_await responder.end_stream(true, std::move(trailers));
+    co_return;
+  }
+  tail += "data: [DONE]\n\n";
+  co_await responder.write_chunk(std::move(tail));
+  co_await responder.end_stream(false, std::move(trailers));
+  if (!upstream_done) {
+    // Read the end of the upstream body (after the client has its answer) so that the
+    // connection can go back to the pool.
+    std::string rest;
+    co_await upstream.read_all(rest, 1 << 20, http::Clock::now() + std::chrono::seconds(1));
+  }
+}
+
+}  // namespace tandem::api

@@ -1,0 +1,76 @@
+#pragma once
+// The validated, typed form of tandem.toml. Nothing downstream reads TOML: they read these structs.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tandem/config/url.h"
+#include "tandem/core/money.h"
+
+namespace tandem::config {
+
+using Millis = std::chrono::milliseconds;
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  int threads = 0;                       // 0: one per core
+  std::size_t max_body_bytes = 4 << 20;  // larger bodies get 413
+  std::size_t max_header_bytes = 16 << 10;
+  Millis read_timeout{30'000};   // to receive a whole request once its first byte arrived
+  Millis idle_timeout{60'000};   // keep-alive connection with no request
+  Millis drain_timeout{15'000};  // graceful shutdown waits this long for in-flight requests
+  int max_json_depth = 64;
+  bool metrics_require_auth = false;
+  std::string log_level = "info";
+};
+
+struct ProviderConfig {
+  std::string name;
+  std::string kind;  // "openai"
+  Url base_url;
+  std::string api_key;  // resolved from api_key_env; empty for none. Never logged.
+  Millis connect_timeout{5'000};
+  Millis request_timeout{60'000};      // whole non-streamed response, or a stream's first event
+  Millis stream_idle_timeout{30'000};  // longest gap between two streamed events
+  int max_retries = 2;                 // extra attempts on the same route for retryable failures
+  Millis retry_base_delay{100};
+  Millis retry_max_delay{2'000};  // also the longest Retry-After honoured before falling back
+  int max_idle_connections = 64;  // per upstream per thread
+  int breaker_failure_threshold = 5;
+  Millis breaker_cooldown{10'000};
+  bool verify_tls = true;
+  std::string ca_file;  // extra CA bundle (PEM), e.g. for a private upstream
+  core::Price price;    // default for routes that do not set their own
+};
+
+struct RouteConfig {
+  std::size_t provider_index = 0;  // into Config::providers
+  std::string provider;            // provider name, for logs and labels
+  std::string model;               // the upstream's model name
+  core::Price price;
+  std::string label;  // "provider:model", used in headers, metrics and logs
+};
+
+struct ModelConfig {
+  std::string name;                 // the public name clients ask for
+  std::vector<RouteConfig> routes;  // in order: the fallback chain
+  bool embeddings = false;          // served on /v1/embeddings instead of chat
+};
+
+struct ClientKey {
+  std::string name;  // for logs and metrics; the key itself is never logged
+  std::string key;
+};
+
+struct Config {
+  ServerConfig server;
+  std::vector<ProviderConfig> providers;
+  std::vector<ModelConfig> models;
+  std::vector<ClientKey> client_keys;  // empty: no authentication (a warning at start)
+
+  const ModelConfig* find_model(std::string_view name) const;
+};
+
+}  // namespace tandem::config

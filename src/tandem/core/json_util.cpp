@@ -1,0 +1,53 @@
+#include "tandem/core/json_util.h"
+
+#include <boost/json.hpp>
+
+namespace tandem::core {
+
+std::variant<boost::json::value, JsonParseError> parse_json(std::string_view text, int max_depth) {
+  if (text.empty()) return JsonParseError{"request body is empty; expected a JSON object"};
+  boost::json::parse_options options;
+  options.max_depth = static_cast<std::size_t>(max_depth);
+  boost::json::stream_parser parser({}, options);
+  boost::system::error_code ec;
+  std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
+  if (!ec && consumed < text.size()) {
+    return JsonParseError{"malformed JSON: unexpected data after the document at offset " +
+                          std::to_string(consumed)};
+  }
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    if (ec == boost::json::error::too_deep) {
+      return JsonParseError{"JSON nesting deeper than " + std::to_string(max_depth) +
+                            " levels is not accepted"};
+    }
+    if (ec == boost::json::error::syntax && consumed < text.size() &&
+        static_cast<unsigned char>(text[consumed]) >= 0x80) {
+      return JsonParseError{"malformed JSON: invalid UTF-8 at offset " + std::to_string(consumed)};
+    }
+    return JsonParseError{"malformed JSON at offset " + std::to_string(consumed) + ": " +
+                          ec.message()};
+  }
+  return parser.release();
+}
+
+const boost::json::value* find_member(const boost::json::object& object, std::string_view key) {
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &it->value();
+}
+
+const char* json_kind_name(const boost::json::value& value) {
+  switch (value.kind()) {
+    case boost::json::kind::null: return "null";
+    case boost::json::kind::bool_: return "boolean";
+    case boost::json::kind::int64:
+    case boost::json::kind::uint64:
+    case boost::json::kind::double_: return "number";
+    case boost::json::kind::string: return "string";
+    case boost::json::kind::array: return "array";
+    case boost::json::kind::object: return "object";
+  }
+  return "unknown";
+}
+
+}  // namespace tandem::core

@@ -1,0 +1,14 @@
+#pragma once
+// Token usage of one upstream call, as the upstream reported it.
+#include <cstdint>
+
+namespace tandem::core {
+
+struct Usage {
+  bool known = false;  // false when the upstream did not report usage
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t total_tokens = 0;
+};
+
+}  // namespace tandem::core

@@ -1,0 +1,334 @@
+#include "tandem/http/client.h"
+
+#include <poll.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <deque>
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+namespace tandem::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+const char* to_string(ClientErrorKind kind) {
+  switch (kind) {
+    case ClientErrorKind::none: return "none";
+    case ClientErrorKind::connect: return "connect";
+    case ClientErrorKind::tls: return "tls";
+    case ClientErrorKind::timeout: return "timeout";
+    case ClientErrorKind::reset: return "reset";
+    case ClientErrorKind::protocol: return "protocol";
+    case ClientErrorKind::cancelled: return "cancelled";
+    case ClientErrorKind::too_large: return "too_large";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr auto kMaxIdleAge = std::chrono::seconds(30);
+
+struct Connection {
+  std::string key;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::unique_ptr<beast::tcp_stream> plain;
+  beast::flat_buffer buffer;
+  Clock::time_point idle_since;
+
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+};
+
+// Calls fn with the connection's outermost stream, TLS or plain.
+template <typename Fn>
+auto with_stream(Connection& c, Fn&& fn) {
+  if (c.tls) return fn(*c.tls);
+  return fn(*c.plain);
+}
+
+// True when an idle pooled socket has been closed by the peer (or has stray bytes): unusable.
+bool stale(Connection& c) {
+  if (Clock::now() - c.idle_since > kMaxIdleAge) return true;
+  pollfd p{c.tcp().socket().native_handle(), POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
+// Per-thread connection pools and TLS contexts, owned by the io_context so that pooled sockets
+// are closed before the io_context goes away.
+class PoolService : public asio::execution_context::service {
+ public:
+  using key_type = PoolService;
+  static inline asio::execution_context::id id;
+  explicit PoolService(asio::execution_context& ctx) : service(ctx) {}
+
+  void shutdown() override {
+    closed_ = true;
+    pools_.clear();
+  }
+
+  std::unique_ptr<Connection> take(const std::string& key) {
+    auto it = pools_.find(key);
+    if (it == pools_.end()) return nullptr;
+    auto& idle = it->second;
+    while (!idle.empty()) {
+      auto c = std::move(idle.back());
+      idle.pop_back();
+      if (!stale(*c)) return c;
+    }
+    return nullptr;
+  }
+
+  void put(std::unique_ptr<Connection> c, int max_idle) {
+    if (closed_ || max_idle <= 0) return;
+    auto& idle = pools_[c->key];
+    if (static_cast<int>(idle.size()) >= max_idle) return;
+    c->idle_since = Clock::now();
+    c->tcp().expires_never();
+    idle.push_back(std::move(c));
+  }
+
+  ssl::context* tls_context(bool verify, const std::string& ca_file, std::string* error) {
+    std::string key = (verify ? "v:" : "n:") + ca_file;
+    auto it = tls_.find(key);
+    if (it != tls_.end()) return it->second.get();
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    boost::system::error_code ec;
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx->set_default_verify_paths(ec);
+    if (!ca_file.empty()) {
+      ctx->load_verify_file(ca_file, ec);
+      if (ec) {
+        *error = "cannot load CA file " + ca_file + ": " + ec.message();
+        return nullptr;
+      }
+    }
+    ctx->set_verify_mode(verify ? ssl::verify_peer : ssl::verify_none);
+    auto* raw = ctx.get();
+    tls_.emplace(key, std::move(ctx));
+    return raw;
+  }
+
+ private:
+  bool closed_ = false;
+  std::unordered_map<std::string, std::deque<std::unique_ptr<Connection>>> pools_;
+  std::map<std::string, std::unique_ptr<ssl::context>> tls_;
+};
+
+ClientErrorKind classify(const boost::system::error_code& ec, bool cancelled) {
+  if (cancelled) return ClientErrorKind::cancelled;
+  if (ec == beast::error::timeout) return ClientErrorKind::timeout;
+  if (ec.category() == asio::error::get_ssl_category() || ec == ssl::error::stream_truncated) {
+    return ClientErrorKind::tls;
+  }
+  if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category()) {
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
+      return ClientErrorKind::reset;
+    }
+    return ClientErrorKind::protocol;
+  }
+  return ClientErrorKind::reset;
+}
+
+std::string connection_key(const Endpoint& e) {
+  return (e.tls ? "https://" : "http://") + e.host + ":" + std::to_string(e.port) +
+         (e.tls ? (e.verify_tls ? "|v|" : "|n|") + e.ca_file : "");
+}
+
+}  // namespace
+
+struct ClientResponse::Impl {
+  asio::io_context* ioc = nullptr;
+  std::unique_ptr<Connection> conn;
+  bhttp::response_parser<bhttp::string_body> parser;
+  Headers headers;
+  int max_idle = 0;
+  bool failed = false;
+  CancelSignal* cancel = nullptr;
+  std::size_t hook = 0;
+};
+
+ClientResponse::ClientResponse(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ClientResponse::~ClientResponse() {
+  if (impl_->cancel != nullptr) impl_->cancel->remove_hook(impl_->hook);
+  if (!impl_->failed && impl_->parser.is_done() && impl_->parser.keep_alive()) {
+    asio::use_service<PoolService>(*impl_->ioc).put(std::move(impl_->conn), impl_->max_idle);
+  }
+}
+
+int ClientResponse::status() const { return static_cast<int>(impl_->parser.get().result_int()); }
+const Headers& ClientResponse::headers() const { return impl_->headers; }
+
+asio::awaitable<ClientError> ClientResponse::read_some(std::string& out, bool& done,
+                                                       Clock::time_point deadline) {
+  auto& impl = *impl_;
+  done = impl.parser.is_done();
+  if (done) co_return ClientError{};
+  if (impl.cancel != nullptr && impl.cancel->cancelled()) {
+    impl.failed = true;
+    co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+  }
+  impl.conn->tcp().expires_at(deadline);
+  auto [ec, n] = co_await with_stream(*impl.conn, [&](auto& s) {
+    return bhttp::async_read_some(s, impl.conn->buffer, impl.parser, nothrow);
+  });
+  auto& body = impl.parser.get().body();
+  out.append(body);
+  body.clear();
+  if (ec) {
+    impl.failed = true;
+    bool cancelled = impl.cancel != nullptr && impl.cancel->cancelled();
+    co_return ClientError{classify(ec, cancelled), ec.message()};
+  }
+  done = impl.parser.is_done();
+  co_return ClientError{};
+}
+
+asio::awaitable<ClientError> ClientResponse::read_all(std::string& out, std::size_t limit,
+                                                      Clock::time_point deadline) {
+  bool done = false;
+  while (!done) {
+    ClientError err = co_await read_some(out, done, deadline);
+    if (err) co_return err;
+    if (out.size() > limit) {
+      impl_->failed = true;
+      co_return ClientError{ClientErrorKind::too_large,
+                            "response body exceeds " + std::to_string(limit) + " bytes"};
+    }
+  }
+  co_return ClientError{};
+}
+
+HttpClient::HttpClient(asio::io_context& ioc) : ioc_(ioc) {}
+
+namespace {
+
+asio::awaitable<ClientError> open_connection(asio::io_context& ioc, const Endpoint& e,
+                                             Connection& c, Millis connect_timeout,
+                                             CancelSignal* cancel) {
+  PoolService& pool = asio::use_service<PoolService>(ioc);
+  if (e.tls) {
+    std::string error;
+    ssl::context* ctx = pool.tls_context(e.verify_tls, e.ca_file, &error);
+    if (ctx == nullptr) co_return ClientError{ClientErrorKind::tls, error};
+    c.tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *ctx);
+  } else {
+    c.plain = std::make_unique<beast::tcp_stream>(ioc);
+  }
+  tcp::resolver resolver(ioc);
+  CancelHook hook(cancel, [&] {
+    resolver.cancel();
+    c.tcp().cancel();
+  });
+  auto [rec, results] = co_await resolver.async_resolve(e.host, std::to_string(e.port), nothrow);
+  if (cancel != nullptr && cancel->cancelled()) co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+  if (rec) co_return ClientError{ClientErrorKind::connect, "cannot resolve " + e.host + ": " + rec.message()};
+  c.tcp().expires_after(connect_timeout);
+  auto [cec, ep] = co_await c.tcp().async_connect(results, nothrow);
+  if (cancel != nullptr && cancel->cancelled()) co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+  if (cec) {
+    if (cec == beast::error::timeout) {
+      co_return ClientError{ClientErrorKind::timeout,
+                            "connect timed out after " + std::to_string(connect_timeout.count()) + " ms"};
+    }
+    co_return ClientError{ClientErrorKind::connect, "connect failed: " + cec.message()};
+  }
+  boost::system::error_code ignored;
+  c.tcp().socket().set_option(tcp::no_delay(true), ignored);
+  if (c.tls) {
+    if (!SSL_set_tlsext_host_name(c.tls->native_handle(), e.host.c_str())) {
+      co_return ClientError{ClientErrorKind::tls, "cannot set TLS server name"};
+    }
+    if (e.verify_tls) c.tls->set_verify_callback(ssl::host_name_verification(e.host));
+    auto [hec] = co_await c.tls->async_handshake(ssl::stream_base::client, nothrow);
+    if (cancel != nullptr && cancel->cancelled()) co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+    if (hec) {
+      if (hec == beast::error::timeout) {
+        co_return ClientError{ClientErrorKind::timeout, "TLS handshake timed out"};
+      }
+      co_return ClientError{ClientErrorKind::tls, "TLS handshake failed: " + hec.message()};
+    }
+  }
+  c.tcp().expires_never();
+  co_return ClientError{};
+}
+
+}  // namespace
+
+asio::awaitable<HttpClient::Result> HttpClient::send(const Endpoint& endpoint,
+                                                     const OutgoingRequest& request,
+                                                     Millis connect_timeout,
+                                                     Clock::time_point deadline,
+                                                     CancelSignal* cancel) {
+  PoolService& pool = asio::use_service<PoolService>(ioc_);
+  std::string key = connection_key(endpoint);
+
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(request.method), request.target, 11};
+  req.set(bhttp::field::host, endpoint.host_header);
+  req.set(bhttp::field::user_agent, "tandem");
+  for (const auto& h : request.headers) req.insert(h.name, h.value);
+  req.body() = request.body;
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (cancel != nullptr && cancel->cancelled()) {
+      co_return Result{nullptr, {ClientErrorKind::cancelled, "request cancelled"}};
+    }
+    std::unique_ptr<Connection> conn = attempt == 0 ? pool.take(key) : nullptr;
+    bool reused = conn != nullptr;
+    if (!conn) {
+      conn = std::make_unique<Connection>();
+      conn->key = key;
+      ClientError err = co_await open_connection(ioc_, endpoint, *conn, connect_timeout, cancel);
+      if (err) co_return Result{nullptr, err};
+    }
+    auto impl = std::make_unique<ClientResponse::Impl>();
+    impl->ioc = &ioc_;
+    impl->max_idle = endpoint.max_idle_connections;
+    impl->parser.body_limit(boost::none);
+    impl->parser.header_limit(64 * 1024);
+    Connection* c = conn.get();
+    impl->conn = std::move(conn);
+    impl->cancel = cancel;
+    if (cancel != nullptr) impl->hook = cancel->add_hook([c] { c->tcp().cancel(); });
+
+    c->tcp().expires_at(deadline);
+    auto [wec, wn] = co_await with_stream(*c, [&](auto& s) { return bhttp::async_write(s, req, nothrow); });
+    boost::system::error_code ec = wec;
+    if (!ec) {
+      auto [rec, rn] = co_await with_stream(*c, [&](auto& s) {
+        return bhttp::async_read_header(s, c->buffer, impl->parser, nothrow);
+      });
+      ec = rec;
+    }
+    bool cancelled = cancel != nullptr && cancel->cancelled();
+    if (ec) {
+      impl->failed = true;
+      ClientResponse dropped(std::move(impl));  // removes the cancel hook, drops the connection
+      ClientErrorKind kind = classify(ec, cancelled);
+      // A reused connection the upstream closed while idle: retry once on a fresh one.
+      if (reused && kind == ClientErrorKind::reset) continue;
+      std::string what = kind == ClientErrorKind::timeout ? "no response before the deadline"
+                                                          : ec.message();
+      co_return Result{nullptr, {kind, what}};
+    }
+    for (const auto& field : impl->parser.get()) {
+      impl->headers.push_back({std::string(field.name_string()), std::string(field.value())});
+    }
+    co_return Result{std::make_unique<ClientResponse>(std::move(impl)), {}};
+  }
+  co_return Result{nullptr, {ClientErrorKind::reset, "connection closed by upstream"}};
+}
+
+}  // namespace tandem::http

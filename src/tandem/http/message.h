@@ -1,0 +1,97 @@
+#pragma once
+// Plain HTTP types shared by the server, the client and the handlers. Beast stays inside
+// server.cpp and client.cpp: everything else sees only these types, which keeps compile times low.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem::http {
+
+namespace asio = boost::asio;
+using Millis = std::chrono::milliseconds;
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+using Headers = std::vector<Header>;
+
+// Case-insensitive lookup; empty when absent.
+std::string_view find_header(const Headers& headers, std::string_view name);
+bool iequals(std::string_view a, std::string_view b);
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query as received
+  Headers headers;
+  std::string body;
+
+  std::string_view header(std::string_view name) const { return find_header(headers, name); }
+  std::string_view path() const;  // target without the query
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  Headers headers;
+  std::string body;
+};
+
+// Work done for one request that must stop when the client goes away (or the server shuts
+// down). Lives on the request's io_context thread: no locking.
+class CancelSignal {
+ public:
+  bool cancelled() const { return cancelled_; }
+  void cancel();
+  std::size_t add_hook(std::function<void()> hook);
+  void remove_hook(std::size_t id);
+
+ private:
+  bool cancelled_ = false;
+  std::size_t next_id_ = 0;
+  std::vector<std::pair<std::size_t, std::function<void()>>> hooks_;
+};
+
+// Registers a cancel hook for a scope.
+class CancelHook {
+ public:
+  CancelHook(CancelSignal* signal, std::function<void()> hook);
+  ~CancelHook();
+  CancelHook(const CancelHook&) = delete;
+  CancelHook& operator=(const CancelHook&) = delete;
+
+ private:
+  CancelSignal* signal_;
+  std::size_t id_ = 0;
+};
+
+// How a handler answers: either one complete response, or a chunked stream (SSE).
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  // A complete response. Returns false when it could not be written (client gone).
+  virtual asio::awaitable<bool> send(Response response) = 0;
+  // Starts a chunked response; then write_chunk any number of times, then end_stream.
+  virtual asio::awaitable<bool> begin_stream(int status, std::string content_type,
+                                             Headers headers) = 0;
+  virtual asio::awaitable<bool> write_chunk(std::string data) = 0;
+  // Ends the chunked body, with optional trailer fields (announced in a "Trailer" header at
+  // begin_stream). With close_after, the connection is closed afterwards.
+  virtual asio::awaitable<void> end_stream(bool close_after, Headers trailers) = 0;
+  // Drops the connection with a TCP reset, mid-response if need be.
+  virtual void reset_connection() = 0;
+  // Fires when the client disconnects while the handler runs.
+  virtual CancelSignal& cancel_signal() = 0;
+  virtual bool responded() const = 0;
+};
+
+using Handler = std::function<asio::awaitable<void>(Request&, Responder&)>;
+// Called once on each server thread, so handlers can own per-thread state (connection pools).
+using HandlerFactory = std::function<Handler(asio::io_context&, int thread_index)>;
+
+}  // namespace tandem::http

@@ -1,0 +1,417 @@
+#include "tandem/http/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include "tandem/core/api_error.h"
+#include "tandem/log/logger.h"
+
+namespace tandem::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// Member order matters: the io_context is destroyed before the handler (pending coroutine
+// frames may refer to handler state) and after the acceptor (which refers to the io_context).
+// Per-thread connection pools live as services of the io_context, so they close first.
+struct Worker {
+  Handler handler;
+  asio::io_context ioc{1};
+  std::optional<tcp::acceptor> acceptor;
+  std::thread thread;
+  std::atomic<int> connections{0};
+  bool draining = false;                       // touched on this worker's thread only
+  std::unordered_set<beast::tcp_stream*> idle;  // connections waiting for a request
+};
+
+// Answers a protocol-level problem (before any handler ran) and closes.
+bhttp::response<bhttp::string_body> error_response(const core::ApiError& error) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(error.status), 11};
+  res.set(bhttp::field::server, "tandem");
+  res.set(bhttp::field::content_type, "application/json");
+  res.keep_alive(false);
+  res.body() = core::to_json(error);
+  res.prepare_payload();
+  return res;
+}
+
+class SessionResponder final : public Responder {
+ public:
+  SessionResponder(beast::tcp_stream& stream, const ServerOptions& options)
+      : stream_(stream), options_(options) {}
+
+  void reset_for(unsigned version, bool keep_alive) {
+    version_ = version;
+    keep_alive_ = keep_alive;
+    responded_ = false;
+    streaming_ = false;
+    must_close_ = false;
+    cancel_ = std::make_unique<CancelSignal>();
+  }
+
+  asio::awaitable<bool> send(Response response) override {
+    responded_ = true;
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), version_};
+    res.set(bhttp::field::server, "tandem");
+    res.set(bhttp::field::content_type, response.content_type);
+    for (auto& h : response.headers) res.insert(h.name, h.value);
+    res.keep_alive(keep_alive_ && !must_close_);
+    res.body() = std::move(response.body);
+    res.prepare_payload();
+    stream_.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write(stream_, res, nothrow);
+    if (ec) must_close_ = true;
+    co_return !ec;
+  }
+
+  asio::awaitable<bool> begin_stream(int status, std::string content_type,
+                                     Headers headers) override {
+    responded_ = true;
+    streaming_ = true;
+    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), version_};
+    res.set(bhttp::field::server, "tandem");
+    res.set(bhttp::field::content_type, content_type);
+    res.set(bhttp::field::cache_control, "no-cache");
+    for (auto& h : headers) res.insert(h.name, h.value);
+    res.keep_alive(keep_alive_);
+    res.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> sr{res};
+    stream_.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, nothrow);
+    if (ec) must_close_ = true;
+    co_return !ec;
+  }
+
+  asio::awaitable<bool> write_chunk(std::string data) override {
+    if (must_close_) co_return false;
+    if (data.empty()) co_return true;  // an empty chunk would end the body
+    stream_.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), nothrow);
+    if (ec) must_close_ = true;
+    co_return !ec;
+  }
+
+  asio::awaitable<void> end_stream(bool close_after, Headers trailers) override {
+    if (close_after) must_close_ = true;
+    if (!streaming_) co_return;
+    streaming_ = false;
+    bhttp::fields fields;
+    for (auto& h : trailers) fields.insert(h.name, h.value);
+    stream_.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(fields), nothrow);
+    if (ec) must_close_ = true;
+  }
+
+  void reset_connection() override {
+    beast::error_code ec;
+    stream_.socket().set_option(asio::socket_base::linger(true, 0), ec);
+    stream_.socket().close(ec);
+    must_close_ = true;
+    responded_ = true;
+  }
+
+  CancelSignal& cancel_signal() override { return *cancel_; }
+  bool responded() const override { return responded_; }
+  bool must_close() const { return must_close_ || streaming_; }
+
+ private:
+  beast::tcp_stream& stream_;
+  const ServerOptions& options_;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool responded_ = false;
+  bool streaming_ = false;
+  bool must_close_ = false;
+  std::unique_ptr<CancelSignal> cancel_ = std::make_unique<CancelSignal>();
+};
+
+// Watches a connection while its handler runs: when the client closes it (readable with nothing
+// to read), the request's CancelSignal fires so upstream work stops at once.
+struct DisconnectWatch {
+  struct State {
+    bool active = true;
+    CancelSignal* signal = nullptr;
+  };
+  std::shared_ptr<State> state = std::make_shared<State>();
+
+  void start(tcp::socket& socket, CancelSignal& signal) {
+    state->signal = &signal;
+    socket.async_wait(tcp::socket::wait_read,
+                      [s = state, &socket](const boost::system::error_code& ec) {
+                        if (ec || !s->active) return;
+                        boost::system::error_code ignored;
+                        if (socket.available(ignored) == 0) s->signal->cancel();
+                        // Otherwise the client pipelined its next request: stop watching.
+                      });
+  }
+  void stop(tcp::socket& socket) {
+    state->active = false;
+    boost::system::error_code ignored;
+    socket.cancel(ignored);
+  }
+};
+
+// Closes the sending side, then reads and drops what the client still sends for a moment, so a
+// client that is mid-upload still receives our error instead of a reset.
+asio::awaitable<void> lingering_close(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::milliseconds(500));
+  std::array<char, 8192> sink;
+  for (int i = 0; i < 128; ++i) {
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), nothrow);
+    if (rec) break;
+  }
+  stream.socket().close(ec);
+}
+
+asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options, tcp::socket socket) {
+  worker.connections.fetch_add(1);
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  SessionResponder responder(stream, options);
+  bool linger = false;
+
+  for (;;) {
+    if (buffer.size() == 0) {
+      if (worker.draining) break;
+      // Idle keep-alive wait: the first byte of the next request.
+      stream.expires_after(options.idle_timeout);
+      worker.idle.insert(&stream);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
+      worker.idle.erase(&stream);
+      if (ec) break;
+      buffer.commit(n);
+    }
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    parser.body_limit(options.max_body_bytes);
+    stream.expires_after(options.read_timeout);
+    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+    if (ec) {
+      std::optional<core::ApiError> error;
+      if (ec == bhttp::error::body_limit) {
+        error = core::too_large("request body exceeds the limit of " +
+                                std::to_string(options.max_body_bytes) + " bytes");
+      } else if (ec == bhttp::error::header_limit) {
+        error = core::ApiError{431, "invalid_request_error", "headers_too_large",
+                               "request headers exceed the limit of " +
+                                   std::to_string(options.max_header_bytes) + " bytes",
+                               ""};
+      } else if (ec == beast::error::timeout) {
+        error = core::ApiError{408, "invalid_request_error", "request_timeout",
+                               "request not received within " +
+                                   std::to_string(options.read_timeout.count()) + " ms",
+                               ""};
+      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+                 ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+        error = core::invalid_request("malformed HTTP request: " + ec.message());
+      }
+      if (error) {
+        auto res = error_response(*error);
+        stream.expires_after(options.write_timeout);
+        co_await bhttp::async_write(stream, res, nothrow);
+        linger = true;
+      }
+      break;
+    }
+    stream.expires_never();
+
+    auto& msg = parser.get();
+    Request request;
+    request.method = std::string(msg.method_string());
+    request.target = std::string(msg.target());
+    request.headers.reserve(8);
+    for (const auto& field : msg) {
+      request.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+    }
+    request.body = std::move(msg.body());
+    bool keep_alive = msg.keep_alive() && !worker.draining;
+    responder.reset_for(msg.version(), keep_alive);
+
+    DisconnectWatch watch;
+    if (buffer.size() == 0) watch.start(stream.socket(), responder.cancel_signal());
+    bool failed = false;
+    try {
+      co_await worker.handler(request, responder);
+    } catch (const std::exception& e) {
+      log::error("handler_exception", {{"what", e.what()}, {"target", request.target}});
+      failed = true;
+    }
+    watch.stop(stream.socket());
+    if (failed) {
+      // A bug, not a client error: answer 500 if nothing was sent yet, and drop the connection.
+      if (!responder.responded()) {
+        Response r;
+        r.status = 500;
+        r.body = core::to_json(core::internal_error("internal error"));
+        co_await responder.send(std::move(r));
+      }
+      responder.reset_connection();
+    }
+    if (!responder.responded()) {
+      Response r;
+      r.status = 500;
+      r.body = core::to_json(core::internal_error("handler produced no response"));
+      co_await responder.send(std::move(r));
+    }
+    if (!stream.socket().is_open() || responder.must_close() || !keep_alive || worker.draining) {
+      break;
+    }
+  }
+  if (linger) {
+    co_await lingering_close(stream);
+  } else {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.socket().close(ec);
+  }
+  worker.connections.fetch_sub(1);
+}
+
+asio::awaitable<void> accept_loop(Worker& worker, const ServerOptions& options) {
+  for (;;) {
+    auto [ec, socket] = co_await worker.acceptor->async_accept(nothrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !worker.acceptor->is_open()) co_return;
+      // Out of file descriptors or similar: back off briefly instead of spinning.
+      log::warn("accept_failed", {{"error", ec.message()}});
+      asio::steady_timer t(worker.ioc, std::chrono::milliseconds(50));
+      co_await t.async_wait(nothrow);
+      continue;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(worker.ioc, run_session(worker, options, std::move(socket)), asio::detached);
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  HandlerFactory factory;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::uint16_t bound_port = 0;
+  std::mutex mutex;
+  std::condition_variable stopped_cv;
+  bool started = false;
+  bool stopping = false;
+  bool stopped = false;
+};
+
+Server::Server(ServerOptions options, HandlerFactory factory) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->factory = std::move(factory);
+}
+
+Server::~Server() {
+  stop();
+}
+
+void Server::start() {
+  auto& o = impl_->options;
+  int threads = std::max(1, o.threads);
+  asio::ip::address address;
+  try {
+    address = asio::ip::make_address(o.host);
+  } catch (const std::exception&) {
+    throw std::runtime_error("cannot listen on '" + o.host + "': not an IP address");
+  }
+  std::uint16_t port = o.port;
+  for (int i = 0; i < threads; ++i) {
+    auto worker = std::make_unique<Worker>();
+    worker->acceptor.emplace(worker->ioc);
+    tcp::endpoint endpoint(address, port);
+    beast::error_code ec;
+    worker->acceptor->open(endpoint.protocol(), ec);
+    if (!ec) worker->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) worker->acceptor->set_option(reuse_port(true), ec);
+    if (!ec) worker->acceptor->bind(endpoint, ec);
+    if (!ec) worker->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(port) + ": " +
+                               ec.message());
+    }
+    port = worker->acceptor->local_endpoint().port();  // the first bind fixes an ephemeral port
+    worker->handler = impl_->factory(worker->ioc, i);
+    impl_->workers.push_back(std::move(worker));
+  }
+  impl_->bound_port = port;
+  for (auto& w : impl_->workers) {
+    Worker* worker = w.get();
+    asio::co_spawn(worker->ioc, accept_loop(*worker, impl_->options), asio::detached);
+    worker->thread = std::thread([worker] {
+      for (;;) {
+        try {
+          worker->ioc.run();
+          break;
+        } catch (const std::exception& e) {
+          log::error("worker_exception", {{"what", e.what()}});
+        }
+      }
+    });
+  }
+  std::lock_guard lock(impl_->mutex);
+  impl_->started = true;
+}
+
+std::uint16_t Server::port() const { return impl_->bound_port; }
+
+int Server::open_connections() const {
+  int n = 0;
+  for (const auto& w : impl_->workers) n += w->connections.load();
+  return n;
+}
+
+void Server::stop() {
+  {
+    std::unique_lock lock(impl_->mutex);
+    if (!impl_->started || impl_->stopped) return;
+    if (impl_->stopping) {
+      impl_->stopped_cv.wait(lock, [&] { return impl_->stopped; });
+      return;
+    }
+    impl_->stopping = true;
+  }
+  for (auto& w : impl_->workers) {
+    Worker* worker = w.get();
+    asio::post(worker->ioc, [worker] {
+      worker->draining = true;
+      beast::error_code ec;
+      worker->acceptor->close(ec);
+      for (beast::tcp_stream* s : worker->idle) s->cancel();
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + impl_->options.drain_timeout;
+  while (open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  int left = open_connections();
+  if (left > 0) log::warn("drain_timeout", {{"open_connections", left}});
+  for (auto& w : impl_->workers) w->ioc.stop();
+  for (auto& w : impl_->workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  std::lock_guard lock(impl_->mutex);
+  impl_->stopped = true;
+  impl_->stopped_cv.notify_all();
+}
+
+void Server::wait() {
+  std::unique_lock lock(impl_->mutex);
+  impl_->stopped_cv.wait(lock, [&] { return impl_->stopped || !impl_->started; });
+}
+
+}  // namespace tandem::http

@@ -1,0 +1,29 @@
+// tandem: the gateway and its command-line tools.
+#include <CLI/CLI.hpp>
+
+#include "tandem/cli/serve_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tandem: LLMs and tailored task models behind one OpenAI-compatible API"};
+  app.require_subcommand(1);
+
+  tandem::cli::ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the gateway until SIGINT/SIGTERM");
+  serve_cmd->add_option("-c,--config", serve.config_path, "Config file (TOML)")->capture_default_str();
+  serve_cmd->add_option("--host", serve.host, "Override server.host");
+  serve_cmd->add_option("-p,--port", serve.port, "Override server.port (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--threads", serve.threads, "Override server.threads")->check(CLI::Range(1, 256));
+  serve_cmd->add_option("--port-file", serve.port_file, "Write the bound port to this file");
+
+  std::string check_path = "tandem.toml";
+  auto* check_cmd = app.add_subcommand("check-config", "Validate a config file and exit");
+  check_cmd->add_option("-c,--config", check_path, "Config file (TOML)")->capture_default_str();
+
+  app.add_subcommand("version", "Print the version")->callback([] { std::puts("tandem 0.1.0"); });
+
+  CLI11_PARSE(app, argc, argv);
+  if (serve_cmd->parsed()) return tandem::cli::run_serve(serve);
+  if (check_cmd->parsed()) return tandem::cli::run_check_config(check_path);
+  return 0;
+}

@@ -1,0 +1,25 @@
+#pragma once
+// The gateway's metric families, by name. Created once, shared by all threads.
+#include "tandem/metrics/registry.h"
+
+namespace tandem::metrics {
+
+struct GatewayMetrics {
+  explicit GatewayMetrics(Registry& registry);
+
+  CounterFamily& http_requests;        // {endpoint, status}
+  HistogramFamily& http_duration;      // {endpoint}
+  HistogramFamily& model_duration;     // {model, route}: client-visible latency of a model call
+  CounterFamily& upstream_attempts;    // {model, route, outcome}
+  HistogramFamily& upstream_duration;  // {model, route}: one attempt, to its response head
+  CounterFamily& tokens;               // {model, route, type}: prompt | completion
+  CounterFamily& cost;                 // {model, route}: USD
+  CounterFamily& fallbacks;            // {model}: requests answered by a route other than the first
+  CounterFamily& route_failures;       // {model}: requests where every route failed
+  CounterFamily& stream_errors;        // {model, route}: streams ended by an error event
+  CounterFamily& usage_missing;        // {model, route}: answers without usage
+  GaugeFamily& circuit_state;          // {route}: 0 closed, 1 open, 2 half-open
+  GaugeFamily& inflight;               // {}
+};
+
+}  // namespace tandem::metrics

@@ -1,0 +1,37 @@
+#pragma once
+// A circuit breaker for one route, shared by all server threads. After `threshold` consecutive
+// failures it opens for `cooldown`; then one probe request is let through (half-open): its success
+// closes the circuit, its failure opens it again.
+#include <chrono>
+#include <mutex>
+
+namespace tandem::routing {
+
+class CircuitBreaker {
+ public:
+  using Clock = std::chrono::steady_clock;
+  enum class State { closed, open, half_open };
+  enum class Admission { denied, allowed, probe };
+
+  CircuitBreaker(int threshold, std::chrono::milliseconds cooldown);
+
+  Admission admit(Clock::time_point now);
+  void record_success();
+  void record_failure(Clock::time_point now);
+  // A probe whose outcome will never be known (cancelled): let another probe go.
+  void abandon_probe();
+  State state(Clock::time_point now) const;
+
+ private:
+  mutable std::mutex mutex_;
+  int threshold_;
+  std::chrono::milliseconds cooldown_;
+  int consecutive_failures_ = 0;
+  bool open_ = false;
+  bool probe_in_flight_ = false;
+  Clock::time_point open_until_{};
+};
+
+const char* to_string(CircuitBreaker::State state);
+
+}  // namespace tandem::routing
