@@ -142,14 +142,15 @@ asio::awaitable<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat
       const auto* u = core::find_member(obj, "usage");
       if (u != nullptr && !u->is_null()) {
         if (auto parsed_usage = ledger::parse_usage(obj)) usage = *parsed_usage;
-        if (!chat.include_usage) {
-          // Usage was asked for by Tandem, not the client: keep the stream as the client asked.
-          const auto* choices = core::find_member(obj, "choices");
-          if (choices == nullptr || !choices->is_array() || choices->get_array().empty()) continue;
-          obj.erase("usage");
-          out += http::format_sse(boost::json::serialize(obj));
-          continue;
-        }
+      }
+      if (u != nullptr && !chat.include_usage) {
+        // Usage was asked for by Tandem, not the client: give the client the stream it asked
+        // for, without the usage-only chunk and without "usage" members.
+        const auto* choices = core::find_member(obj, "choices");
+        if (choices == nullptr || !choices->is_array() || choices->get_array().empty()) continue;
+        obj.erase("usage");
+        out += http::format_sse(boost::json::serialize(obj));
+        continue;
       }
       out += http::format_sse(event.data);
     }
