@@ -35,10 +35,14 @@ bool parse_bool(std::string_view v, bool& out) {
   return true;
 }
 
-asio::awaitable<void> sleep_ms(int ms) {
-  if (ms <= 0) co_return;
-  asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
-  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+// Sleeps, but wakes at once when the client (the gateway) disconnects; false in that case.
+asio::awaitable<bool> sleep_ms(int ms, http::Responder& responder) {
+  if (ms > 0) {
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
+    http::CancelHook hook(&responder.cancel_signal(), [&t] { t.cancel(); });
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  co_return !responder.cancel_signal().cancelled();
 }
 
 // Deterministic token counts: words in every message's string content, plus 3 per message.
@@ -219,6 +223,11 @@ asio::awaitable<void> answer_chat(const Script& s, const json::object& body, std
   }
 
   if (!co_await responder.begin_stream(200, "text/event-stream", {})) co_return;
+  if (s.error_after == 0) {  // an error as the very first event
+    co_await responder.write_chunk(error_event_sse(s.error_message));
+    co_await responder.end_stream(true, {});
+    co_return;
+  }
   if (!co_await responder.write_chunk(chunk_sse(model, role_delta(), nullptr, include_usage))) co_return;
   if (s.tool_call) {
     if (!co_await responder.write_chunk(chunk_sse(model, tool_delta(), nullptr, include_usage))) co_return;
@@ -233,7 +242,7 @@ asio::awaitable<void> answer_chat(const Script& s, const json::object& body, std
         co_await responder.end_stream(true, {});
         co_return;
       }
-      co_await sleep_ms(s.token_delay_ms);
+      if (!co_await sleep_ms(s.token_delay_ms, responder)) co_return;
       if (!co_await responder.write_chunk(chunk_sse(model, content_delta(pieces[i]), nullptr, include_usage))) co_return;
     }
   }
@@ -322,7 +331,7 @@ MockUpstream::MockUpstream(int threads, std::uint16_t port) : state_(std::make_s
       }
       if (!script) script = Script{};
       const Script& s = *script;
-      co_await sleep_ms(s.delay_ms);
+      if (!co_await sleep_ms(s.delay_ms, responder)) co_return;
       if (s.reset) {
         responder.reset_connection();
         co_return;
@@ -362,6 +371,7 @@ std::size_t MockUpstream::request_count() const {
   std::lock_guard lock(state_->mutex);
   return state_->count;
 }
+int MockUpstream::open_connections() const { return server_->open_connections(); }
 void MockUpstream::stop() { server_->stop(); }
 void MockUpstream::wait() { server_->wait(); }
 

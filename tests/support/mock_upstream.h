@@ -54,6 +54,7 @@ class MockUpstream {
   void push(Script script);
   std::vector<ReceivedRequest> received() const;
   std::size_t request_count() const;
+  int open_connections() const;
   void stop();
   void wait();
 

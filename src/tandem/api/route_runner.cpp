@@ -88,6 +88,7 @@ asio::awaitable<ChainResult> RouteRunner::run(std::string_view model,
       auto admission = state.breaker.admit(now);
       if (admission == routing::CircuitBreaker::Admission::denied) {
         metrics_.upstream_attempts.with({model, label, "circuit_open"}).inc();
+        result.attempt_log.emplace_back(label, "circuit_open");
         result.failures.push_back({label, FailureKind::circuit_open, "circuit breaker open", retry});
         break;
       }
@@ -117,6 +118,7 @@ asio::awaitable<ChainResult> RouteRunner::run(std::string_view model,
       if (!failure) {
         state.breaker.record_success();
         metrics_.upstream_attempts.with({model, label, "ok"}).inc();
+        result.attempt_log.emplace_back(label, "ok");
         metrics_.circuit_state.with({label}).set(0);
         result.route = &state;
         result.route_index = index;
@@ -124,6 +126,7 @@ asio::awaitable<ChainResult> RouteRunner::run(std::string_view model,
         co_return result;
       }
       metrics_.upstream_attempts.with({model, label, routing::to_string(failure->kind)}).inc();
+      result.attempt_log.emplace_back(label, routing::to_string(failure->kind));
       if (counts_against_health(failure->kind)) {
         state.breaker.record_failure(http::Clock::now());
       } else if (admission == routing::CircuitBreaker::Admission::probe) {
@@ -200,14 +203,13 @@ core::ApiError ChainResult::error(std::string_view model) const {
 
 std::string ChainResult::attempts_header() const {
   std::string out;
-  for (const auto& f : failures) {
+  for (std::size_t i = 0; i < attempt_log.size();) {
+    std::size_t j = i;
+    while (j < attempt_log.size() && attempt_log[j] == attempt_log[i]) ++j;
     if (!out.empty()) out += ';';
-    out += f.label + "=" + routing::to_string(f.kind);
-    if (f.attempts > 1) out += " x" + std::to_string(f.attempts);
-  }
-  if (route != nullptr) {
-    if (!out.empty()) out += ';';
-    out += route->route.label + "=ok";
+    out += attempt_log[i].first + "=" + attempt_log[i].second;
+    if (j - i > 1) out += " x" + std::to_string(j - i);
+    i = j;
   }
   return out;
 }

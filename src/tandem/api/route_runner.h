@@ -46,10 +46,13 @@ struct ChainResult {
   std::vector<RouteFailureSummary> failures;
   std::optional<routing::Failure> client_error;  // the upstream rejected the request itself
   bool cancelled = false;
+  // Every attempt in order, as (route label, outcome).
+  std::vector<std::pair<std::string, std::string>> attempt_log;
 
   // The error for the client when no route answered (all failed, or a client error).
   core::ApiError error(std::string_view model) const;
-  // "primary:gpt-4o=server_error x3;backup:gpt-4o-mini=ok", for the x-tandem-attempts header.
+  // Every attempt in order, repeats folded: "primary:gpt-4o=server_error x3;backup:gpt-4o-mini=ok",
+  // for the x-tandem-attempts header.
   std::string attempts_header() const;
 };
 

@@ -210,10 +210,8 @@ asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options, 
                                    std::to_string(options.max_header_bytes) + " bytes",
                                ""};
       } else if (ec == beast::error::timeout) {
-        error = core::ApiError{408, "invalid_request_error", "request_timeout",
-                               "request not received within " +
-                                   std::to_string(options.read_timeout.count()) + " ms",
-                               ""};
+        // The stream closed the socket on timeout: nothing can be answered (nginx does the same).
+        log::debug("request_read_timeout", {{"ms", options.read_timeout.count()}});
       } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
                  ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
         error = core::invalid_request("malformed HTTP request: " + ec.message());
@@ -260,6 +258,7 @@ asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options, 
       }
       responder.reset_connection();
     }
+    if (responder.cancel_signal().cancelled()) break;  // the client is gone
     if (!responder.responded()) {
       Response r;
       r.status = 500;

@@ -1,0 +1,92 @@
+// The HTTP server itself: keep-alive, pipelining, idle timeout and graceful shutdown.
+#include <future>
+#include <thread>
+
+#include "gateway_fixture.h"
+
+namespace tandem::testing {
+namespace {
+
+constexpr const char* kChat = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
+
+TEST(Server, KeepAliveServesManyRequestsOnOneConnection) {
+  Gateway gw(basic_config());
+  TestConnection c(gw.port);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(c.send_raw(build_request("POST", "/v1/chat/completions", kChat)));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+  }
+}
+
+TEST(Server, PipelinedRequestsAreAnsweredInOrder) {
+  Gateway gw(basic_config());
+  TestConnection c(gw.port);
+  std::string both = build_request("GET", "/health", "") + build_request("GET", "/v1/models", "") +
+                     build_request("GET", "/nope", "");
+  ASSERT_TRUE(c.send_raw(both));
+  auto a = c.read_response(), b = c.read_response(), d = c.read_response();
+  ASSERT_TRUE(a && b && d);
+  EXPECT_EQ(a->body, R"({"status":"ok"})");
+  EXPECT_NE(b->body.find("\"object\":\"list\""), std::string::npos);
+  EXPECT_EQ(d->status, 404);
+}
+
+TEST(Server, ConnectionCloseIsHonoured) {
+  Gateway gw(basic_config());
+  TestConnection c(gw.port);
+  ASSERT_TRUE(c.send_raw("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(c.wait_closed(2000));
+}
+
+TEST(Server, IdleKeepAliveConnectionsAreClosed) {
+  Gateway gw(basic_config("", "idle_timeout_ms = 200"));
+  TestConnection c(gw.port);
+  ASSERT_TRUE(c.send_raw(build_request("GET", "/health", "")));
+  ASSERT_TRUE(c.read_response());
+  EXPECT_TRUE(c.wait_closed(3000));
+}
+
+TEST(Server, GracefulStopFinishesInFlightRequestsAndRefusesNewOnes) {
+  Gateway gw(basic_config());
+  gw.mock.push(Script{.delay_ms = 400});
+  auto in_flight = std::async(std::launch::async, [&] { return gw.chat(kChat); });
+  while (gw.mock.request_count() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  TestConnection idle(gw.port);  // an idle keep-alive connection: closed at once by the stop
+  ASSERT_TRUE(idle.send_raw(build_request("GET", "/health", "")));
+  ASSERT_TRUE(idle.read_response());
+  std::thread stopper([&] { gw.server->stop(); });
+  EXPECT_TRUE(idle.wait_closed(2000));
+  HttpResult r = in_flight.get();
+  stopper.join();
+  EXPECT_EQ(r.status, 200) << r.body;  // drained, not cut
+  EXPECT_FALSE(TestConnection(gw.port).connected());
+}
+
+TEST(Server, ConcurrentClientsAllSucceed) {
+  Gateway gw(basic_config());
+  std::vector<std::future<int>> results;
+  for (int t = 0; t < 8; ++t) {
+    results.push_back(std::async(std::launch::async, [&] {
+      int ok = 0;
+      TestConnection c(gw.port);
+      for (int i = 0; i < 50; ++i) {
+        if (!c.send_raw(build_request("POST", "/v1/chat/completions", kChat))) break;
+        auto r = c.read_response();
+        if (r && r->status == 200) ++ok;
+      }
+      return ok;
+    }));
+  }
+  int total = 0;
+  for (auto& f : results) total += f.get();
+  EXPECT_EQ(total, 400);
+  EXPECT_EQ(gw.metric(R"(tandem_tokens_total{model="m",route="up:up-model",type="prompt"})"), 400 * 4);
+}
+
+}  // namespace
+}  // namespace tandem::testing
