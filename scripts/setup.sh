@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libtomlplusplus-dev libcli11-dev libre2-dev
+  libssl-dev libtomlplusplus-dev libcli11-dev libre2-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light wrk curl ca-certificates
 )

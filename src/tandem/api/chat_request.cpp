@@ -82,7 +82,22 @@ std::optional<core::ApiError> check_message(const boost::json::value& m, std::si
   return std::nullopt;
 }
 
+std::optional<core::ApiError> check_tool_choice(const boost::json::object& o) {
+  if (const auto* choice = core::find_member(o, "tool_choice"); choice && !choice->is_null()) {
+    if (choice->is_string()) {
+      std::string_view c = choice->get_string();
+      if (c != "none" && c != "auto" && c != "required") {
+        return core::invalid_request("tool_choice: must be none, auto, required or an object", "tool_choice");
+      }
+    } else if (!choice->is_object()) {
+      return wrong_type("tool_choice", "a string or an object", *choice);
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<core::ApiError> check_tools(const boost::json::object& o) {
+  if (auto e = check_tool_choice(o)) return e;
   const auto* tools = core::find_member(o, "tools");
   if (tools == nullptr || tools->is_null()) return std::nullopt;
   if (!tools->is_array()) return wrong_type("tools", "an array", *tools);
@@ -98,16 +113,6 @@ std::optional<core::ApiError> check_tools(const boost::json::object& o) {
     const auto* name = core::find_member(fn->get_object(), "name");
     if (name == nullptr || !name->is_string() || name->get_string().empty()) {
       return core::invalid_request(p + ".function.name: required string is missing", p + ".function.name");
-    }
-  }
-  if (const auto* choice = core::find_member(o, "tool_choice"); choice && !choice->is_null()) {
-    if (choice->is_string()) {
-      std::string_view c = choice->get_string();
-      if (c != "none" && c != "auto" && c != "required") {
-        return core::invalid_request("tool_choice: must be none, auto, required or an object", "tool_choice");
-      }
-    } else if (!choice->is_object()) {
-      return wrong_type("tool_choice", "a string or an object", *choice);
     }
   }
   return std::nullopt;
@@ -154,7 +159,9 @@ std::optional<core::ApiError> check_stop(const boost::json::object& o) {
 }  // namespace
 
 std::variant<ChatRequest, core::ApiError> parse_chat_request(std::string_view text, int max_depth) {
-  auto parsed = core::parse_json(text, max_depth);
+  // The request lives for one call: an arena owned by the value holds all of its nodes.
+  auto parsed = core::parse_json(text, max_depth,
+                                 boost::json::make_shared_resource<boost::json::monotonic_resource>());
   if (auto* err = std::get_if<core::JsonParseError>(&parsed)) {
     return core::invalid_request(err->message, "", "invalid_json");
   }

@@ -6,7 +6,9 @@ namespace tandem::api {
 
 std::variant<EmbeddingsRequest, core::ApiError> parse_embeddings_request(std::string_view text,
                                                                          int max_depth) {
-  auto parsed = core::parse_json(text, max_depth);
+  // The request lives for one call: an arena owned by the value holds all of its nodes.
+  auto parsed = core::parse_json(text, max_depth,
+                                 boost::json::make_shared_resource<boost::json::monotonic_resource>());
   if (auto* err = std::get_if<core::JsonParseError>(&parsed)) {
     return core::invalid_request(err->message, "", "invalid_json");
   }

@@ -10,26 +10,25 @@ namespace tandem::api {
 using routing::Failure;
 using routing::FailureKind;
 
-asio::awaitable<std::optional<Failure>> read_json_answer(http::ClientResponse& response,
-                                                         http::Clock::time_point deadline,
-                                                         bool chat, std::string& body,
-                                                         core::Usage& usage) {
-  body.clear();
-  if (auto err = co_await response.read_all(body, kMaxUpstreamBody, deadline)) {
-    co_return failure_from(err);
-  }
-  auto parsed = core::parse_json(body, 256);
+namespace {
+
+// Checks a 2xx JSON answer and takes its usage. Not a coroutine, so that the parse arena lives on
+// the stack rather than in a heap-allocated coroutine frame.
+std::optional<Failure> inspect_answer(std::string_view body, int status, bool chat,
+                                      core::Usage& usage) {
+  unsigned char arena[8192];
+  boost::json::monotonic_resource resource(arena, sizeof arena);
+  auto parsed = core::parse_json(body, 256, &resource);
   auto* value = std::get_if<boost::json::value>(&parsed);
   if (value == nullptr || !value->is_object()) {
-    co_return Failure{FailureKind::protocol, response.status(),
-                      "upstream answered 2xx with a body that is not a JSON object", {}, {}};
+    return Failure{FailureKind::protocol, status,
+                   "upstream answered 2xx with a body that is not a JSON object", {}, {}};
   }
   const auto& obj = value->get_object();
   if (chat) {
     const auto* choices = core::find_member(obj, "choices");
     if (choices == nullptr || !choices->is_array()) {
-      co_return Failure{FailureKind::protocol, response.status(),
-                        "upstream answer has no choices array", {}, {}};
+      return Failure{FailureKind::protocol, status, "upstream answer has no choices array", {}, {}};
     }
     bool all_filtered = !choices->get_array().empty();
     for (const auto& c : choices->get_array()) {
@@ -38,13 +37,25 @@ asio::awaitable<std::optional<Failure>> read_json_answer(http::ClientResponse& r
                      reason->get_string() == "content_filter";
     }
     if (all_filtered) {
-      co_return Failure{FailureKind::content_refused, response.status(),
-                        "upstream stopped every choice with its content filter", {}, {}};
+      return Failure{FailureKind::content_refused, status,
+                     "upstream stopped every choice with its content filter", {}, {}};
     }
   }
-  auto u = ledger::parse_usage(obj);
-  usage = u.value_or(core::Usage{});
-  co_return std::nullopt;
+  usage = ledger::parse_usage(obj).value_or(core::Usage{});
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<Failure>> read_json_answer(http::ClientResponse& response,
+                                                         http::Clock::time_point deadline,
+                                                         bool chat, std::string& body,
+                                                         core::Usage& usage) {
+  body.clear();
+  if (auto err = co_await response.read_all(body, kMaxUpstreamBody, deadline)) {
+    co_return failure_from(err);
+  }
+  co_return inspect_answer(body, response.status(), chat, usage);
 }
 
 void record_model_call(GatewayState& state, std::string_view model, const ChainResult& chain,

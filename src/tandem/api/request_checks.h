@@ -46,15 +46,25 @@ inline std::optional<core::ApiError> integer_in(const boost::json::object& o, st
   const auto* v = core::find_member(o, key);
   if (v == nullptr || v->is_null()) return std::nullopt;
   std::string path(key);
-  std::int64_t n = 0;
-  if (v->is_int64()) n = v->get_int64();
-  else if (v->is_uint64()) n = v->get_uint64() > static_cast<std::uint64_t>(max) ? max + 1 : static_cast<std::int64_t>(v->get_uint64());
-  else if (v->is_double() && v->get_double() == static_cast<double>(static_cast<std::int64_t>(v->get_double()))) n = static_cast<std::int64_t>(v->get_double());
-  else return wrong_type(path, "an integer", *v);
-  if (n < min || n > max) {
+  auto out_of_range = [&] {
     return core::invalid_request(
         path + ": must be between " + std::to_string(min) + " and " + std::to_string(max), path);
+  };
+  std::int64_t n = 0;
+  if (v->is_int64()) {
+    n = v->get_int64();
+  } else if (v->is_uint64()) {
+    // Only reached above INT64_MAX: out of every int64 range.
+    return out_of_range();
+  } else if (v->is_double()) {
+    double d = v->get_double();
+    if (!(d >= -0x1p63 && d < 0x1p63)) return out_of_range();  // also rejects NaN
+    if (d != static_cast<double>(static_cast<std::int64_t>(d))) return wrong_type(path, "an integer", *v);
+    n = static_cast<std::int64_t>(d);
+  } else {
+    return wrong_type(path, "an integer", *v);
   }
+  if (n < min || n > max) return out_of_range();
   return std::nullopt;
 }
 

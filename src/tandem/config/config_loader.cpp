@@ -165,7 +165,8 @@ void read_server(TableReader& r, ServerConfig& s) {
   r.read_string("log_level", s.log_level);
   static const std::set<std::string> levels{"debug", "info", "warn", "error"};
   if (!levels.contains(s.log_level)) {
-    r.error_here("server.log_level must be one of debug, info, warn, error");
+    r.error_at(*r.table().get("log_level"), r.qualified("log_level"),
+               "must be one of debug, info, warn, error");
   }
 }
 

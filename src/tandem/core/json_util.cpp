@@ -4,11 +4,13 @@
 
 namespace tandem::core {
 
-std::variant<boost::json::value, JsonParseError> parse_json(std::string_view text, int max_depth) {
+std::variant<boost::json::value, JsonParseError> parse_json(std::string_view text, int max_depth,
+                                                            boost::json::storage_ptr storage) {
   if (text.empty()) return JsonParseError{"request body is empty; expected a JSON object"};
   boost::json::parse_options options;
   options.max_depth = static_cast<std::size_t>(max_depth);
   boost::json::stream_parser parser({}, options);
+  parser.reset(std::move(storage));
   boost::system::error_code ec;
   std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
   if (!ec && consumed < text.size()) {

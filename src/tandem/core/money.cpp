@@ -6,8 +6,15 @@ namespace tandem::core {
 
 std::int64_t cost_pico_usd(const Price& price, std::int64_t prompt_tokens,
                            std::int64_t completion_tokens) {
-  return prompt_tokens * price.input_micro_usd_per_mtok +
-         completion_tokens * price.output_micro_usd_per_mtok;
+  // Saturates instead of overflowing: only absurd usage reports (trillions of tokens at high
+  // prices) get near the limit of ~9.2 million USD per call.
+  std::int64_t a = 0, b = 0, sum = 0;
+  if (__builtin_mul_overflow(prompt_tokens, price.input_micro_usd_per_mtok, &a) ||
+      __builtin_mul_overflow(completion_tokens, price.output_micro_usd_per_mtok, &b) ||
+      __builtin_add_overflow(a, b, &sum)) {
+    return INT64_MAX;
+  }
+  return sum;
 }
 
 std::optional<std::int64_t> parse_usd_micro(std::string_view text) {
@@ -42,7 +49,8 @@ std::optional<std::int64_t> usd_double_to_micro(double usd) {
   double micro = usd * 1e6;
   double rounded = std::round(micro);
   // A price with more than 6 decimals cannot be represented exactly: refuse rather than round.
-  if (std::fabs(micro - rounded) > 1e-6 * std::max(1.0, micro)) return std::nullopt;
+  // The tolerance absorbs only the binary representation error of a decimal price.
+  if (std::fabs(micro - rounded) > std::max(1e-6, micro * 1e-12)) return std::nullopt;
   return static_cast<std::int64_t>(rounded);
 }
 

@@ -14,7 +14,7 @@ struct Price {
   std::int64_t output_micro_usd_per_mtok = 0;
 };
 
-// Cost of a call in pico-USD.
+// Cost of a call in pico-USD (saturating at INT64_MAX rather than overflowing).
 std::int64_t cost_pico_usd(const Price& price, std::int64_t prompt_tokens,
                            std::int64_t completion_tokens);
 

@@ -36,14 +36,14 @@ double Histogram::sum() const {
 
 template <typename Series>
 Series& Family<Series>::with(std::initializer_list<std::string_view> values) {
+  {
+    std::shared_lock lock(mutex_);
+    auto it = series_.find(values);
+    if (it != series_.end()) return *it->second;
+  }
   LabelValues key;
   key.reserve(values.size());
   for (auto v : values) key.emplace_back(v);
-  {
-    std::shared_lock lock(mutex_);
-    auto it = series_.find(key);
-    if (it != series_.end()) return *it->second;
-  }
   std::unique_lock lock(mutex_);
   auto& slot = series_[key];
   if (!slot) {

@@ -1,6 +1,7 @@
 #pragma once
 // A small Prometheus registry: counters, gauges and histograms with labels, lock-free to update
 // (atomics) and rendered in the Prometheus text exposition format.
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
@@ -50,6 +51,22 @@ class Histogram {
 
 using LabelValues = std::vector<std::string>;
 
+// Orders label-value lists, and compares them with a list of string_views without building a
+// vector: lookups on the hot path allocate nothing.
+struct LabelLess {
+  using is_transparent = void;
+  using Views = std::initializer_list<std::string_view>;
+  bool operator()(const LabelValues& a, const LabelValues& b) const { return a < b; }
+  bool operator()(const LabelValues& a, Views b) const {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                        [](std::string_view x, std::string_view y) { return x < y; });
+  }
+  bool operator()(Views a, const LabelValues& b) const {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                        [](std::string_view x, std::string_view y) { return x < y; });
+  }
+};
+
 // One metric name with a fixed list of label names; a series per distinct label values.
 template <typename Series>
 class Family {
@@ -74,7 +91,7 @@ class Family {
   std::vector<std::string> label_names_;
   std::vector<double> bounds_;
   mutable std::shared_mutex mutex_;
-  std::map<LabelValues, std::unique_ptr<Series>> series_;
+  std::map<LabelValues, std::unique_ptr<Series>, LabelLess> series_;
 };
 
 using CounterFamily = Family<Counter>;

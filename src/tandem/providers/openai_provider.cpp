@@ -25,24 +25,19 @@ http::OutgoingRequest OpenAiProvider::build_request(std::string_view path, std::
   return r;
 }
 
-std::string OpenAiProvider::chat_body(const boost::json::object& request,
-                                      std::string_view upstream_model, bool stream) {
-  boost::json::object body = request;
+std::string OpenAiProvider::chat_body(boost::json::object& body, std::string_view upstream_model,
+                                      bool stream) {
   body["model"] = upstream_model;
   if (stream) {
-    boost::json::object options;
-    if (auto it = body.find("stream_options"); it != body.end() && it->value().is_object()) {
-      options = it->value().get_object();
-    }
-    options["include_usage"] = true;
-    body["stream_options"] = std::move(options);
+    boost::json::value& options = body["stream_options"];
+    if (!options.is_object()) options = boost::json::object(body.storage());
+    options.get_object()["include_usage"] = true;
   }
   return boost::json::serialize(body);
 }
 
-std::string OpenAiProvider::embeddings_body(const boost::json::object& request,
+std::string OpenAiProvider::embeddings_body(boost::json::object& body,
                                             std::string_view upstream_model) {
-  boost::json::object body = request;
   body["model"] = upstream_model;
   return boost::json::serialize(body);
 }

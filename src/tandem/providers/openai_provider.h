@@ -21,12 +21,12 @@ class OpenAiProvider {
   // POST base_path + path with the JSON body, authenticated with the provider's key.
   http::OutgoingRequest build_request(std::string_view path, std::string body) const;
 
-  // The client's chat request rewritten for this route: the upstream's model name, and for
-  // streams usage reporting switched on (so that cost is exact for streams too).
-  static std::string chat_body(const boost::json::object& request, std::string_view upstream_model,
+  // The client's chat request rewritten for this route (in place: each route rewrites the same
+  // fields): the upstream's model name, and for streams usage reporting switched on, so that cost
+  // is exact for streams too.
+  static std::string chat_body(boost::json::object& request, std::string_view upstream_model,
                                bool stream);
-  static std::string embeddings_body(const boost::json::object& request,
-                                     std::string_view upstream_model);
+  static std::string embeddings_body(boost::json::object& request, std::string_view upstream_model);
 
  private:
   config::ProviderConfig config_;

@@ -49,7 +49,7 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   if (value.empty()) return std::nullopt;
   double seconds = 0;
   auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (ec != std::errc{} || ptr != value.data() + value.size() || seconds < 0 || seconds > 86400) {
+  if (ec != std::errc{} || ptr != value.data() + value.size() || !(seconds >= 0 && seconds <= 86400)) {
     return std::nullopt;
   }
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));

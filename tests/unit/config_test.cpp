@@ -1,0 +1,627 @@
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+#include <string>
+
+#include "tandem/config/config_loader.h"
+
+using namespace tandem::config;
+
+namespace {
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+EnvLookup no_env() {
+  return env_of({});
+}
+
+std::string joined(const std::vector<std::string>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += e + "\n";
+  return out;
+}
+
+// The one error of a config that must fail with exactly one problem.
+std::string single_error(std::string_view toml, const EnvLookup& env = no_env()) {
+  LoadResult r = parse_config(toml, "t.toml", env);
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  return r.errors.empty() ? std::string() : r.errors.front();
+}
+
+Config must_parse(std::string_view toml, const EnvLookup& env = no_env()) {
+  LoadResult r = parse_config(toml, "t.toml", env);
+  EXPECT_TRUE(r.errors.empty()) << joined(r.errors);
+  if (!r.config) {
+    ADD_FAILURE() << "config did not parse";
+    return Config{};
+  }
+  return *r.config;
+}
+
+// A minimal valid provider and model, to which a test appends what it checks.
+constexpr std::string_view kMinimal = R"([providers.p]
+kind = "openai"
+base_url = "http://127.0.0.1:9000/v1"
+
+[models.m]
+routes = [{ provider = "p", model = "up" }]
+)";
+
+constexpr std::string_view kFull = R"(# A full config.
+[server]
+host = "0.0.0.0"
+port = 9090
+threads = 4
+max_body_bytes = 1048576
+max_header_bytes = 8192
+read_timeout_ms = 1000
+idle_timeout_ms = 2000
+drain_timeout_ms = 0
+max_json_depth = 32
+metrics_require_auth = true
+log_level = "debug"
+
+[providers.openai]
+kind = "openai"
+base_url = "https://api.openai.com/v1/"
+api_key_env = "OPENAI_KEY"
+connect_timeout_ms = 250
+request_timeout_ms = 7000
+stream_idle_timeout_ms = 3000
+max_retries = 3
+retry_base_delay_ms = 50
+retry_max_delay_ms = 800
+max_idle_connections = 8
+breaker_failure_threshold = 7
+breaker_cooldown_ms = 1500
+verify_tls = false
+ca_file = "/etc/ca.pem"
+input_price_per_mtok = 0.15
+output_price_per_mtok = "0.60"
+
+[providers.local]
+kind = "openai"
+base_url = "http://[::1]:11434"
+
+[models.gpt-4o-mini]
+routes = [
+  { provider = "openai", model = "gpt-4o-mini" },
+  { provider = "local", model = "llama3.2", input_price_per_mtok = 0, output_price_per_mtok = "0" },
+]
+
+[models.embed]
+type = "embeddings"
+routes = [{ provider = "openai", model = "text-embedding-3-small", input_price_per_mtok = 0.02 }]
+
+[[client_keys]]
+name = "app"
+key_env = "APP_KEY"
+
+[[client_keys]]
+name = "ops"
+key = "0123456789abcdef-ops"
+)";
+
+}  // namespace
+
+TEST(Config, ParsesAFullConfig) {
+  Config c =
+      must_parse(kFull, env_of({{"OPENAI_KEY", "sk-secret"}, {"APP_KEY", "app-key-0123456789"}}));
+  EXPECT_EQ(c.server.host, "0.0.0.0");
+  EXPECT_EQ(c.server.port, 9090);
+  EXPECT_EQ(c.server.threads, 4);
+  EXPECT_EQ(c.server.max_body_bytes, 1048576u);
+  EXPECT_EQ(c.server.max_header_bytes, 8192u);
+  EXPECT_EQ(c.server.read_timeout, Millis(1000));
+  EXPECT_EQ(c.server.idle_timeout, Millis(2000));
+  EXPECT_EQ(c.server.drain_timeout, Millis(0));
+  EXPECT_EQ(c.server.max_json_depth, 32);
+  EXPECT_TRUE(c.server.metrics_require_auth);
+  EXPECT_EQ(c.server.log_level, "debug");
+
+  ASSERT_EQ(c.providers.size(), 2u);
+  const ProviderConfig* openai = nullptr;
+  const ProviderConfig* local = nullptr;
+  for (const auto& p : c.providers) {
+    if (p.name == "openai") openai = &p;
+    if (p.name == "local") local = &p;
+  }
+  ASSERT_NE(openai, nullptr);
+  ASSERT_NE(local, nullptr);
+  EXPECT_EQ(openai->kind, "openai");
+  EXPECT_TRUE(openai->base_url.tls);
+  EXPECT_EQ(openai->base_url.host, "api.openai.com");
+  EXPECT_EQ(openai->base_url.port, 443);
+  EXPECT_EQ(openai->base_url.base_path, "/v1");
+  EXPECT_EQ(openai->api_key, "sk-secret");
+  EXPECT_EQ(openai->connect_timeout, Millis(250));
+  EXPECT_EQ(openai->request_timeout, Millis(7000));
+  EXPECT_EQ(openai->stream_idle_timeout, Millis(3000));
+  EXPECT_EQ(openai->max_retries, 3);
+  EXPECT_EQ(openai->retry_base_delay, Millis(50));
+  EXPECT_EQ(openai->retry_max_delay, Millis(800));
+  EXPECT_EQ(openai->max_idle_connections, 8);
+  EXPECT_EQ(openai->breaker_failure_threshold, 7);
+  EXPECT_EQ(openai->breaker_cooldown, Millis(1500));
+  EXPECT_FALSE(openai->verify_tls);
+  EXPECT_EQ(openai->ca_file, "/etc/ca.pem");
+  EXPECT_EQ(openai->price.input_micro_usd_per_mtok, 150000);
+  EXPECT_EQ(openai->price.output_micro_usd_per_mtok, 600000);
+
+  EXPECT_FALSE(local->base_url.tls);
+  EXPECT_EQ(local->base_url.host, "::1");
+  EXPECT_EQ(local->base_url.port, 11434);
+  EXPECT_EQ(local->base_url.base_path, "");
+  EXPECT_EQ(local->api_key, "");
+  // Defaults where nothing was set.
+  EXPECT_EQ(local->max_retries, 2);
+  EXPECT_TRUE(local->verify_tls);
+  EXPECT_EQ(local->price.input_micro_usd_per_mtok, 0);
+
+  ASSERT_EQ(c.models.size(), 2u);
+  const ModelConfig* chat = c.find_model("gpt-4o-mini");
+  const ModelConfig* embed = c.find_model("embed");
+  ASSERT_NE(chat, nullptr);
+  ASSERT_NE(embed, nullptr);
+  EXPECT_EQ(c.find_model("nope"), nullptr);
+  EXPECT_FALSE(chat->embeddings);
+  ASSERT_EQ(chat->routes.size(), 2u);
+  EXPECT_EQ(chat->routes[0].provider, "openai");
+  EXPECT_EQ(chat->routes[0].model, "gpt-4o-mini");
+  EXPECT_EQ(chat->routes[0].label, "openai:gpt-4o-mini");
+  EXPECT_EQ(&c.providers[chat->routes[0].provider_index], openai);
+  EXPECT_EQ(chat->routes[0].price.input_micro_usd_per_mtok, 150000);
+  EXPECT_EQ(chat->routes[0].price.output_micro_usd_per_mtok, 600000);
+  EXPECT_EQ(chat->routes[1].label, "local:llama3.2");
+  EXPECT_EQ(&c.providers[chat->routes[1].provider_index], local);
+  EXPECT_EQ(chat->routes[1].price.input_micro_usd_per_mtok, 0);
+  EXPECT_EQ(chat->routes[1].price.output_micro_usd_per_mtok, 0);
+
+  EXPECT_TRUE(embed->embeddings);
+  ASSERT_EQ(embed->routes.size(), 1u);
+  EXPECT_EQ(embed->routes[0].price.input_micro_usd_per_mtok, 20000);
+  EXPECT_EQ(embed->routes[0].price.output_micro_usd_per_mtok, 600000);  // inherited
+
+  ASSERT_EQ(c.client_keys.size(), 2u);
+  EXPECT_EQ(c.client_keys[0].name, "app");
+  EXPECT_EQ(c.client_keys[0].key, "app-key-0123456789");
+  EXPECT_EQ(c.client_keys[1].name, "ops");
+  EXPECT_EQ(c.client_keys[1].key, "0123456789abcdef-ops");
+}
+
+TEST(Config, MinimalConfigUsesDefaults) {
+  Config c = must_parse(kMinimal);
+  ServerConfig defaults;
+  EXPECT_EQ(c.server.host, defaults.host);
+  EXPECT_EQ(c.server.port, defaults.port);
+  EXPECT_EQ(c.server.max_json_depth, defaults.max_json_depth);
+  EXPECT_TRUE(c.client_keys.empty());
+  ASSERT_EQ(c.models.size(), 1u);
+  EXPECT_FALSE(c.models[0].embeddings);
+}
+
+TEST(Config, ErrorsNameFileLineColumnAndKeyPath) {
+  // base_url is on line 3; its value starts at column 12.
+  std::string e = single_error(R"([providers.x]
+kind = "openai"
+base_url = "ftp://example.com"
+
+[models.m]
+routes = [{ provider = "x", model = "up" }]
+)");
+  EXPECT_EQ(e,
+            "t.toml:3:12: providers.x.base_url: 'ftp://example.com' must start with http:// "
+            "or https://");
+}
+
+TEST(Config, EveryProblemIsReportedNotJustTheFirst) {
+  LoadResult r = parse_config(R"([server]
+port = "8080"
+threads = 1000
+
+[providers.x]
+kind = "anthropic"
+base_url = "http://h"
+
+[models.m]
+routes = [{ provider = "x", model = "up" }]
+)",
+                              "t.toml", no_env());
+  EXPECT_FALSE(r.config);
+  ASSERT_EQ(r.errors.size(), 3u) << joined(r.errors);
+  EXPECT_EQ(r.errors[0], "t.toml:2:8: server.port: must be an integer");
+  EXPECT_EQ(r.errors[1], "t.toml:3:11: server.threads: must be between 0 and 256");
+  EXPECT_EQ(r.errors[2],
+            "t.toml:6:8: providers.x.kind: unknown provider kind 'anthropic' (supported: openai)");
+}
+
+TEST(Config, UnknownKeysAreRejectedAtEveryLevel) {
+  EXPECT_EQ(single_error(std::string(kMinimal) + "\n[serverr]\nport = 1\n"),
+            "t.toml:8:1: serverr: unknown key");
+  EXPECT_EQ(single_error(std::string(kMinimal) + "[server]\nprot = 1\n"),
+            "t.toml:8:8: server.prot: unknown key");
+  EXPECT_EQ(single_error(R"([providers.p]
+kind = "openai"
+base_url = "http://h"
+api_kye_env = "X"
+
+[models.m]
+routes = [{ provider = "p", model = "up" }]
+)"),
+            "t.toml:4:15: providers.p.api_kye_env: unknown key");
+  EXPECT_EQ(single_error(R"([providers.p]
+kind = "openai"
+base_url = "http://h"
+
+[models.m]
+routes = [{ provider = "p", model = "up", weight = 2 }]
+)"),
+            "t.toml:6:52: models.m.routes[0].weight: unknown key");
+  EXPECT_EQ(single_error(std::string(kMinimal) + "[[client_keys]]\nname = \"a\"\n"
+                                                 "key = \"0123456789abcdef\"\nscope = \"x\"\n"),
+            "t.toml:10:9: client_keys[0].scope: unknown key");
+}
+
+TEST(Config, WrongTypesAreReportedWithTheKey) {
+  struct Case {
+    std::string server_line;
+    std::string expected;
+  };
+  for (const auto& c : {
+           Case{"host = 5", "server.host: must be a string"},
+           Case{"port = \"8080\"", "server.port: must be an integer"},
+           Case{"port = 70000", "server.port: must be between 0 and 65535"},
+           Case{"port = 80.5", "server.port: must be an integer"},
+           Case{"metrics_require_auth = \"yes\"",
+                "server.metrics_require_auth: must be true or false"},
+           Case{"read_timeout_ms = 0", "server.read_timeout_ms: must be between 1 and 86400000"},
+           Case{"max_json_depth = 1", "server.max_json_depth: must be between 2 and 512"},
+       }) {
+    std::string toml = "[server]\n" + c.server_line + "\n\n" + std::string(kMinimal);
+    std::string e = single_error(toml);
+    EXPECT_TRUE(e.starts_with("t.toml:2:")) << e;
+    EXPECT_NE(e.find(c.expected), std::string::npos) << e;
+  }
+  EXPECT_NE(single_error("server = 5\n" + std::string(kMinimal))
+                .find("t.toml:1:10: server: must be a table"),
+            std::string::npos);
+  LoadResult r =
+      parse_config("providers = [1]\n[models.m]\nroutes = [{ provider = \"p\", model = \"x\" }]\n",
+                   "t.toml", no_env());
+  EXPECT_FALSE(r.config);
+  EXPECT_NE(joined(r.errors).find("t.toml:1:13: providers: must be a table of provider tables"),
+            std::string::npos)
+      << joined(r.errors);
+}
+
+TEST(Config, ProviderFieldTypes) {
+  auto provider_error = [](const std::string& extra) {
+    return single_error("[providers.p]\nkind = \"openai\"\nbase_url = \"http://h\"\n" + extra +
+                        "\n\n[models.m]\nroutes = [{ provider = \"p\", model = \"up\" }]\n");
+  };
+  EXPECT_EQ(provider_error("max_retries = 11"),
+            "t.toml:4:15: providers.p.max_retries: must be between 0 and 10");
+  EXPECT_EQ(provider_error("verify_tls = 1"),
+            "t.toml:4:14: providers.p.verify_tls: must be true or false");
+  EXPECT_EQ(provider_error("breaker_failure_threshold = 0"),
+            "t.toml:4:29: providers.p.breaker_failure_threshold: must be between 1 and 1000");
+  EXPECT_EQ(provider_error("api_key_env = [\"A\"]"),
+            "t.toml:4:15: providers.p.api_key_env: must be a string");
+}
+
+TEST(Config, MissingRequiredProviderKeys) {
+  std::string e = single_error(R"([providers.p]
+kind = "openai"
+
+[models.m]
+routes = [{ provider = "p", model = "up" }]
+)");
+  EXPECT_TRUE(e.starts_with("t.toml:1:")) << e;
+  EXPECT_NE(e.find("providers.p: missing required key 'base_url'"), std::string::npos) << e;
+}
+
+TEST(Config, BadBaseUrlsAreRejected) {
+  for (const char* url : {"api.openai.com/v1", "https://api.openai.com/v1?x=1",
+                          "https://user:pw@api.openai.com", "http://h:99999", "http://"}) {
+    std::string e =
+        single_error("[providers.p]\nkind = \"openai\"\nbase_url = \"" + std::string(url) +
+                     "\"\n[models.m]\nroutes = [{ provider = \"p\", model = \"up\" }]\n");
+    EXPECT_TRUE(e.starts_with("t.toml:3:12: providers.p.base_url: '" + std::string(url) + "' "))
+        << e;
+  }
+}
+
+TEST(Config, ApiKeyEnvMustBeSet) {
+  constexpr std::string_view toml = R"([providers.p]
+kind = "openai"
+base_url = "http://h"
+api_key_env = "P_KEY"
+
+[models.m]
+routes = [{ provider = "p", model = "up" }]
+)";
+  EXPECT_EQ(single_error(toml),
+            "t.toml:4:15: providers.p.api_key_env: environment variable P_KEY is not set");
+  // Set but empty counts as not set.
+  EXPECT_EQ(single_error(toml, env_of({{"P_KEY", ""}})),
+            "t.toml:4:15: providers.p.api_key_env: environment variable P_KEY is not set");
+  Config c = must_parse(toml, env_of({{"P_KEY", "sk-1"}}));
+  ASSERT_EQ(c.providers.size(), 1u);
+  EXPECT_EQ(c.providers[0].api_key, "sk-1");
+}
+
+TEST(Config, ClientKeyEnvMustBeSet) {
+  std::string toml = std::string(kMinimal) + R"(
+[[client_keys]]
+name = "app"
+key_env = "APP_KEY"
+)";
+  EXPECT_EQ(single_error(toml),
+            "t.toml:10:11: client_keys[0].key_env: environment variable APP_KEY is not set");
+  Config c = must_parse(toml, env_of({{"APP_KEY", "abcdefghijklmnop"}}));
+  ASSERT_EQ(c.client_keys.size(), 1u);
+  EXPECT_EQ(c.client_keys[0].key, "abcdefghijklmnop");
+}
+
+TEST(Config, ClientKeyRules) {
+  std::string base(kMinimal);
+  std::string e =
+      single_error(base + "[[client_keys]]\nname = \"app\"\nkey = \"short-key-15chr\"\n");
+  EXPECT_NE(e.find("client_keys[0]: client keys must be at least 16 characters"), std::string::npos)
+      << e;
+  EXPECT_TRUE(e.starts_with("t.toml:")) << e;
+
+  // Exactly 16 characters is enough.
+  Config c = must_parse(base + "[[client_keys]]\nname = \"app\"\nkey = \"0123456789abcdef\"\n");
+  ASSERT_EQ(c.client_keys.size(), 1u);
+
+  // A short key from the environment is refused too.
+  e = single_error(base + "[[client_keys]]\nname = \"app\"\nkey_env = \"K\"\n",
+                   env_of({{"K", "abc"}}));
+  EXPECT_NE(e.find("client keys must be at least 16 characters"), std::string::npos) << e;
+
+  e = single_error(
+      base + "[[client_keys]]\nname = \"app\"\nkey_env = \"K\"\nkey = \"0123456789abcdef\"\n",
+      env_of({{"K", "0123456789abcdef"}}));
+  EXPECT_NE(e.find("client_keys[0]: set either key_env or key, not both"), std::string::npos) << e;
+
+  e = single_error(base + "[[client_keys]]\nname = \"app\"\n");
+  EXPECT_NE(e.find("client_keys[0]: needs key_env (preferred) or key"), std::string::npos) << e;
+
+  e = single_error(base + "[[client_keys]]\nkey = \"0123456789abcdef\"\n");
+  EXPECT_NE(e.find("client_keys[0]: missing required key 'name'"), std::string::npos) << e;
+
+  // The index in the path is the key's position in the array.
+  e = single_error(base +
+                   "[[client_keys]]\nname = \"a\"\nkey = \"0123456789abcdef\"\n"
+                   "[[client_keys]]\nname = \"b\"\nkey = \"tiny\"\n");
+  EXPECT_NE(e.find("client_keys[1]: client keys must be at least 16 characters"), std::string::npos)
+      << e;
+}
+
+TEST(Config, RouteNamingAnUnknownProvider) {
+  EXPECT_EQ(single_error(R"([providers.p]
+kind = "openai"
+base_url = "http://h"
+
+[models.m]
+routes = [
+  { provider = "p", model = "a" },
+  { provider = "ghost", model = "b" },
+]
+)"),
+            "t.toml:8:16: models.m.routes[1].provider: no provider named 'ghost' in [providers]");
+}
+
+TEST(Config, RouteShapeErrors) {
+  std::string providers = "[providers.p]\nkind = \"openai\"\nbase_url = \"http://h\"\n\n";
+  EXPECT_EQ(single_error(providers + "[models.m]\nroutes = []\n"),
+            "t.toml:6:10: models.m.routes: must be a non-empty array of tables");
+  EXPECT_EQ(single_error(providers + "[models.m]\nroutes = \"p\"\n"),
+            "t.toml:6:10: models.m.routes: must be a non-empty array of tables");
+  EXPECT_EQ(
+      single_error(providers + "[models.m]\nroutes = [\"p\"]\n"),
+      "t.toml:6:11: models.m.routes[0]: must be a table {provider = \"...\", model = \"...\"}");
+  std::string e = single_error(providers + "[models.m]\ntype = \"chat\"\n");
+  EXPECT_TRUE(e.starts_with("t.toml:5:")) << e;
+  EXPECT_NE(e.find("models.m: missing required key 'routes'"), std::string::npos) << e;
+  e = single_error(providers + "[models.m]\nroutes = [{ provider = \"p\" }]\n");
+  EXPECT_NE(e.find("models.m.routes[0]: missing required key 'model'"), std::string::npos) << e;
+}
+
+namespace {
+
+using PricePair = std::pair<std::int64_t, std::int64_t>;
+
+std::string priced_provider(const std::string& in, const std::string& out) {
+  return "[providers.p]\nkind = \"openai\"\nbase_url = \"http://h\"\ninput_price_per_mtok = " + in +
+         "\noutput_price_per_mtok = " + out +
+         "\n\n[models.m]\nroutes = [{ provider = \"p\", model = \"up\" }]\n";
+}
+
+PricePair provider_price(const std::string& in, const std::string& out) {
+  Config c = must_parse(priced_provider(in, out));
+  if (c.providers.empty()) return {-1, -1};
+  return {c.providers[0].price.input_micro_usd_per_mtok,
+          c.providers[0].price.output_micro_usd_per_mtok};
+}
+
+}  // namespace
+
+TEST(Config, PricesAsNumbersAndStrings) {
+  EXPECT_EQ(provider_price("0.15", "0.6"), PricePair(150000, 600000));
+  EXPECT_EQ(provider_price("\"0.15\"", "\"0.60\""), PricePair(150000, 600000));
+  EXPECT_EQ(provider_price("2", "\"10\""), PricePair(2000000, 10000000));
+  EXPECT_EQ(provider_price("0", "0.000001"), PricePair(0, 1));
+  EXPECT_EQ(provider_price("\"0.000001\"", "1.25"), PricePair(1, 1250000));
+  // The price is used by every route that does not set its own.
+  Config c = must_parse(priced_provider("0.15", "0.6"));
+  ASSERT_EQ(c.models.size(), 1u);
+  ASSERT_EQ(c.models[0].routes.size(), 1u);
+  EXPECT_EQ(c.models[0].routes[0].price.input_micro_usd_per_mtok, 150000);
+  EXPECT_EQ(c.models[0].routes[0].price.output_micro_usd_per_mtok, 600000);
+}
+
+TEST(Config, BadPricesAreRejected) {
+  const std::string what = "must be a non-negative USD amount with at most 6 decimals";
+  struct Case {
+    std::string value;
+    std::string expected;
+  };
+  for (const auto& c : {
+           Case{"-1", what},
+           Case{"-0.5", what},
+           Case{"\"-1\"", what},
+           Case{"\"abc\"", what},
+           Case{"\"1e3\"", what},
+           Case{"\"0.0000001\"", what},
+           Case{"0.0000001", what},
+           Case{"nan", what},
+           Case{"inf", what},
+           Case{"true", "must be a number of USD per million tokens"},
+           Case{"[1]", "must be a number of USD per million tokens"},
+       }) {
+    std::string e = single_error(priced_provider(c.value, "0"));
+    EXPECT_EQ(e, "t.toml:4:24: providers.p.input_price_per_mtok: " + c.expected)
+        << "value " << c.value;
+  }
+}
+
+TEST(Config, NumericPriceFinerThanAMicroDollarIsRefusedNotRounded) {
+  std::string e = single_error(priced_provider("10.0000005", "0"));
+  EXPECT_NE(e.find("providers.p.input_price_per_mtok: must be a non-negative USD amount"),
+            std::string::npos)
+      << e;
+  e = single_error(priced_provider("\"10.0000005\"", "0"));  // the string form is refused already
+  EXPECT_NE(e.find("providers.p.input_price_per_mtok"), std::string::npos) << e;
+}
+
+TEST(Config, RoutePriceOverridesProviderPrice) {
+  Config c = must_parse(R"([providers.p]
+kind = "openai"
+base_url = "http://h"
+input_price_per_mtok = 0.15
+output_price_per_mtok = 0.60
+
+[models.m]
+routes = [
+  { provider = "p", model = "cheap", input_price_per_mtok = "0.05" },
+  { provider = "p", model = "free", input_price_per_mtok = 0, output_price_per_mtok = 0 },
+  { provider = "p", model = "default" },
+]
+)");
+  ASSERT_EQ(c.models.size(), 1u);
+  const auto& routes = c.models[0].routes;
+  ASSERT_EQ(routes.size(), 3u);
+  EXPECT_EQ(routes[0].price.input_micro_usd_per_mtok, 50000);
+  EXPECT_EQ(routes[0].price.output_micro_usd_per_mtok, 600000);  // not overridden: inherited
+  EXPECT_EQ(routes[1].price.input_micro_usd_per_mtok, 0);
+  EXPECT_EQ(routes[1].price.output_micro_usd_per_mtok, 0);
+  EXPECT_EQ(routes[2].price.input_micro_usd_per_mtok, 150000);
+  EXPECT_EQ(routes[2].price.output_micro_usd_per_mtok, 600000);
+  // The provider's own price is untouched by the overrides.
+  EXPECT_EQ(c.providers[0].price.input_micro_usd_per_mtok, 150000);
+}
+
+TEST(Config, BadRoutePriceNamesTheRoute) {
+  EXPECT_EQ(single_error(R"([providers.p]
+kind = "openai"
+base_url = "http://h"
+
+[models.m]
+routes = [{ provider = "p", model = "x", output_price_per_mtok = "1.1234567" }]
+)"),
+            "t.toml:6:66: models.m.routes[0].output_price_per_mtok: must be a non-negative USD "
+            "amount with at most 6 decimals");
+}
+
+TEST(Config, InvalidTomlSyntaxHasALine) {
+  LoadResult r = parse_config("[server]\nport = 8080\nhost = \"unterminated\n", "t.toml", no_env());
+  EXPECT_FALSE(r.config);
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_TRUE(std::regex_search(r.errors[0], std::regex(R"(^t\.toml:3:\d+: \S)"))) << r.errors[0];
+
+  r = parse_config("[server\nport = 1\n", "cfg.toml", no_env());
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_TRUE(std::regex_search(r.errors[0], std::regex(R"(^cfg\.toml:1:\d+: \S)"))) << r.errors[0];
+
+  r = parse_config(std::string(kMinimal) + "\n\n[models.m]\nroutes = []\n", "t.toml", no_env());
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);  // redefined table
+  EXPECT_TRUE(std::regex_search(r.errors[0], std::regex(R"(^t\.toml:9:\d+: \S)"))) << r.errors[0];
+}
+
+TEST(Config, AtLeastOneModelIsNeeded) {
+  constexpr std::string_view providers =
+      "[providers.p]\nkind = \"openai\"\nbase_url = \"http://h\"\n";
+  EXPECT_EQ(single_error(providers), "t.toml: models: at least one [models.<name>] is needed");
+  EXPECT_EQ(single_error(""), "t.toml: models: at least one [models.<name>] is needed");
+  EXPECT_EQ(single_error(std::string(providers) + "[models]\n"),
+            "t.toml: models: at least one [models.<name>] is needed");
+  // Other errors are reported on their own, without the extra "no models" line.
+  EXPECT_EQ(single_error("[server]\nport = -1\n"),
+            "t.toml:2:8: server.port: must be between 0 and 65535");
+}
+
+TEST(Config, ModelTypes) {
+  Config c = must_parse(
+      std::string(kMinimal) +
+      "\n[models.e]\ntype = \"embeddings\"\nroutes = [{ provider = \"p\", model = \"emb\" }]\n"
+      "\n[models.c]\ntype = \"chat\"\nroutes = [{ provider = \"p\", model = \"c\" }]\n");
+  ASSERT_NE(c.find_model("e"), nullptr);
+  ASSERT_NE(c.find_model("c"), nullptr);
+  ASSERT_NE(c.find_model("m"), nullptr);
+  EXPECT_TRUE(c.find_model("e")->embeddings);
+  EXPECT_FALSE(c.find_model("c")->embeddings);
+  EXPECT_FALSE(c.find_model("m")->embeddings);
+
+  EXPECT_EQ(
+      single_error(
+          std::string(kMinimal) +
+          "\n[models.e]\ntype = \"completion\"\nroutes = [{ provider = \"p\", model = \"x\" }]\n"),
+      "t.toml:9:8: models.e.type: must be \"chat\" or \"embeddings\"");
+}
+
+TEST(Config, NamesAreValidated) {
+  std::string e = single_error(R"([providers."bad name"]
+kind = "openai"
+base_url = "http://h"
+
+[models.m]
+routes = [{ provider = "bad name", model = "x" }]
+)");
+  EXPECT_NE(e.find("providers.bad name: provider names use letters, digits and -_.:/"),
+            std::string::npos)
+      << e;
+  e = single_error(std::string(kMinimal) +
+                   "[models.\"a b\"]\nroutes = [{ provider = \"p\", model = \"x\" }]\n");
+  EXPECT_NE(e.find("models.a b: model names use letters, digits and -_.:/"), std::string::npos)
+      << e;
+}
+
+TEST(Config, LogLevel) {
+  Config c = must_parse("[server]\nlog_level = \"warn\"\n" + std::string(kMinimal));
+  EXPECT_EQ(c.server.log_level, "warn");
+  std::string e = single_error("[server]\nlog_level = \"loud\"\n" + std::string(kMinimal));
+  EXPECT_NE(e.find("server.log_level"), std::string::npos) << e;
+  EXPECT_NE(e.find("must be one of debug, info, warn, error"), std::string::npos) << e;
+}
+
+TEST(Config, LogLevelErrorPointsAtTheValue) {
+  std::string e = single_error("[server]\nlog_level = \"loud\"\n" + std::string(kMinimal));
+  EXPECT_EQ(e, "t.toml:2:13: server.log_level: must be one of debug, info, warn, error");
+}
+
+TEST(Config, LoadConfigFileReportsAMissingFile) {
+  LoadResult r = load_config_file("/nonexistent/dir/tandem.toml", no_env());
+  EXPECT_FALSE(r.config);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], "/nonexistent/dir/tandem.toml: cannot open config file");
+}
