@@ -13,7 +13,7 @@ build: setup
 
 build-asan: setup
 	@cmake --preset asan >/dev/null
-	@cmake --build --preset asan -j $(JOBS) --target tandem_unit_tests
+	@cmake --build --preset asan -j $(JOBS) --target tandem_unit_tests tandem_integration_tests
 
 run: build
 	./build/release/src/tandem/tandem serve --config $(CONFIG)
@@ -22,7 +22,7 @@ test-unit: build
 	ctest --preset release -L unit
 
 test-asan: build-asan
-	ctest --preset asan -L unit
+	ctest --preset asan
 
 test-integration: build
 	ctest --preset release -L integration
@@ -32,7 +32,7 @@ test-e2e: build
 
 test: build build-asan
 	ctest --preset release
-	ctest --preset asan -L unit
+	ctest --preset asan
 	tests/e2e/run.sh
 
 bench: build

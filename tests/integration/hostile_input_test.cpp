@@ -113,7 +113,7 @@ TEST(HostileInput, HugeHeadersAre431) {
 TEST(HostileInput, GarbageRequestLinesAre400AndClose) {
   Gateway gw(hostile_config());
   for (std::string garbage : {std::string("HELLO\r\n\r\n"), std::string("GET / HTTP/9.9\r\n\r\n"),
-                              std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 17),
+                              std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15),
                               std::string("POST /v1/chat/completions HTTP/1.1\r\nContent-Length: abc\r\n\r\n")}) {
     TestConnection c(gw.port);
     ASSERT_TRUE(c.send_raw(garbage));
