@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <array>
 #include <random>
 
 #include "tandem/api/context.h"
@@ -23,9 +24,9 @@ GatewayState::GatewayState(config::Config cfg)
     ModelEntry entry;
     entry.config = &m;
     for (const auto& r : m.routes) {
-      route_states.push_back(std::make_unique<RouteState>(r, *providers[r.provider_index]));
+      route_states.push_back(
+          std::make_unique<RouteState>(r, *providers[r.provider_index], metrics, m.name));
       entry.routes.push_back(route_states.back().get());
-      metrics.circuit_state.with({r.label}).set(0);
     }
     models.emplace(m.name, std::move(entry));
   }
@@ -183,11 +184,28 @@ Gateway::~Gateway() = default;
 
 const config::Config& Gateway::config() const { return state_->config; }
 
+namespace {
+// Each endpoint's common series, resolved once per thread: no lookups on the hot path.
+struct EndpointSeries {
+  metrics::Counter* ok = nullptr;  // status 200
+  metrics::Histogram* duration = nullptr;
+};
+constexpr int kEndpoints = static_cast<int>(Endpoint::unknown) + 1;
+}  // namespace
+
 http::HandlerFactory Gateway::handler_factory() {
   std::shared_ptr<GatewayState> state = state_;
   return [state](asio::io_context& ioc, int) -> http::Handler {
     auto worker = std::make_shared<WorkerContext>(*state, ioc);
-    return [worker](http::Request& request, http::Responder& responder) -> asio::awaitable<void> {
+    auto series = std::make_shared<std::array<EndpointSeries, kEndpoints>>();
+    for (int e = 0; e < kEndpoints; ++e) {
+      const char* label = endpoint_label(static_cast<Endpoint>(e));
+      (*series)[e].ok = &state->metrics.http_requests.with({label, "200"});
+      (*series)[e].duration = &state->metrics.http_duration.with({label});
+    }
+    metrics::Gauge* inflight = &state->metrics.inflight.with({});
+    return [worker, series, inflight](http::Request& request,
+                                      http::Responder& responder) -> asio::awaitable<void> {
       auto started = http::Clock::now();
       auto& metrics = worker->state.metrics;
       Endpoint endpoint = endpoint_of(request.path());
@@ -196,25 +214,30 @@ http::HandlerFactory Gateway::handler_factory() {
       for (char c : id) safe = safe && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
       if (!safe) id = request_id();
       ObservedResponder observed(responder, id);
-      auto& inflight = metrics.inflight.with({});
-      inflight.add(1);
+      inflight->add(1);
       try {
         co_await dispatch(*worker, endpoint, request, observed);
       } catch (...) {
-        inflight.add(-1);
+        inflight->add(-1);
         throw;
       }
-      inflight.add(-1);
+      inflight->add(-1);
       double seconds = std::chrono::duration<double>(http::Clock::now() - started).count();
-      const char* label = endpoint_label(endpoint);
+      const EndpointSeries& s = (*series)[static_cast<int>(endpoint)];
       int status = observed.status() == 0 ? 499 : observed.status();  // 499: client went away
-      metrics.http_requests.with({label, std::to_string(status)}).inc();
-      metrics.http_duration.with({label}).observe(seconds);
-      log::debug("request", {{"id", id},
-                             {"method", request.method},
-                             {"path", request.path()},
-                             {"status", status},
-                             {"ms", seconds * 1000}});
+      if (status == 200) {
+        s.ok->inc();
+      } else {
+        metrics.http_requests.with({endpoint_label(endpoint), std::to_string(status)}).inc();
+      }
+      s.duration->observe(seconds);
+      if (log::enabled(log::Level::debug)) {
+        log::debug("request", {{"id", id},
+                               {"method", request.method},
+                               {"path", request.path()},
+                               {"status", status},
+                               {"ms", seconds * 1000}});
+      }
     };
   };
 }

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "tandem/core/json_util.h"
+#include "tandem/providers/openai_answer.h"
 #include "tandem/log/logger.h"
 
 namespace tandem::api {
@@ -12,36 +13,24 @@ using routing::FailureKind;
 
 namespace {
 
-// Checks a 2xx JSON answer and takes its usage. Not a coroutine, so that the parse arena lives on
-// the stack rather than in a heap-allocated coroutine frame.
+// Checks a 2xx JSON answer and takes its usage.
 std::optional<Failure> inspect_answer(std::string_view body, int status, bool chat,
                                       core::Usage& usage) {
-  unsigned char arena[8192];
-  boost::json::monotonic_resource resource(arena, sizeof arena);
-  auto parsed = core::parse_json(body, 256, &resource);
-  auto* value = std::get_if<boost::json::value>(&parsed);
-  if (value == nullptr || !value->is_object()) {
+  auto scan = providers::scan_answer(body);
+  if (!scan) {
     return Failure{FailureKind::protocol, status,
                    "upstream answered 2xx with a body that is not a JSON object", {}, {}};
   }
-  const auto& obj = value->get_object();
   if (chat) {
-    const auto* choices = core::find_member(obj, "choices");
-    if (choices == nullptr || !choices->is_array()) {
+    if (!scan->has_choices) {
       return Failure{FailureKind::protocol, status, "upstream answer has no choices array", {}, {}};
     }
-    bool all_filtered = !choices->get_array().empty();
-    for (const auto& c : choices->get_array()) {
-      const auto* reason = c.is_object() ? core::find_member(c.get_object(), "finish_reason") : nullptr;
-      all_filtered = all_filtered && reason && reason->is_string() &&
-                     reason->get_string() == "content_filter";
-    }
-    if (all_filtered) {
+    if (scan->choices > 0 && scan->filtered_choices == scan->choices) {
       return Failure{FailureKind::content_refused, status,
                      "upstream stopped every choice with its content filter", {}, {}};
     }
   }
-  usage = ledger::parse_usage(obj).value_or(core::Usage{});
+  usage = scan->usage;
   return std::nullopt;
 }
 
@@ -60,18 +49,17 @@ asio::awaitable<std::optional<Failure>> read_json_answer(http::ClientResponse& r
 
 void record_model_call(GatewayState& state, std::string_view model, const ChainResult& chain,
                        const ledger::Charge& charge, http::Clock::time_point started) {
-  auto& m = state.metrics;
-  const std::string& label = chain.route->route.label;
-  m.model_duration.with({model, label})
-      .observe(std::chrono::duration<double>(http::Clock::now() - started).count());
-  if (chain.route_index > 0) m.fallbacks.with({model}).inc();
+  const RouteSeries& series = chain.route->series;
+  series.model_duration.observe(
+      std::chrono::duration<double>(http::Clock::now() - started).count());
+  if (chain.route_index > 0) state.metrics.fallbacks.with({model}).inc();
   if (charge.usage.known) {
-    m.tokens.with({model, label, "prompt"}).inc(static_cast<std::uint64_t>(charge.usage.prompt_tokens));
-    m.tokens.with({model, label, "completion"})
-        .inc(static_cast<std::uint64_t>(charge.usage.completion_tokens));
-    m.cost.with({model, label}).inc(static_cast<std::uint64_t>(charge.cost_pico_usd));
+    series.prompt_tokens.inc(static_cast<std::uint64_t>(charge.usage.prompt_tokens));
+    series.completion_tokens.inc(static_cast<std::uint64_t>(charge.usage.completion_tokens));
+    series.cost.inc(static_cast<std::uint64_t>(charge.cost_pico_usd));
   } else {
-    m.usage_missing.with({model, label}).inc();
+    const std::string& label = chain.route->route.label;
+    state.metrics.usage_missing.with({model, label}).inc();
     log::warn("usage_missing", {{"model", model}, {"route", label}});
   }
 }

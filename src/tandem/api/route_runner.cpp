@@ -12,11 +12,22 @@ namespace tandem::api {
 using routing::Failure;
 using routing::FailureKind;
 
-RouteState::RouteState(const config::RouteConfig& r, const providers::OpenAiProvider& p)
+RouteSeries::RouteSeries(metrics::GatewayMetrics& m, std::string_view model, std::string_view route)
+    : attempts_ok(m.upstream_attempts.with({model, route, "ok"})),
+      upstream_duration(m.upstream_duration.with({model, route})),
+      model_duration(m.model_duration.with({model, route})),
+      prompt_tokens(m.tokens.with({model, route, "prompt"})),
+      completion_tokens(m.tokens.with({model, route, "completion"})),
+      cost(m.cost.with({model, route})),
+      circuit(m.circuit_state.with({route})) {}
+
+RouteState::RouteState(const config::RouteConfig& r, const providers::OpenAiProvider& p,
+                       metrics::GatewayMetrics& metrics, std::string_view model)
     : route(r),
       provider(&p),
       breaker(p.config().breaker_failure_threshold, p.config().breaker_cooldown),
-      retry{p.config().max_retries, p.config().retry_base_delay, p.config().retry_max_delay} {}
+      retry{p.config().max_retries, p.config().retry_base_delay, p.config().retry_max_delay},
+      series(metrics, model, r.label) {}
 
 namespace {
 
@@ -96,8 +107,8 @@ asio::awaitable<ChainResult> RouteRunner::run(std::string_view model,
       auto deadline = now + pconf.request_timeout;
       auto sent = co_await client_.send(state.provider->endpoint(), request, pconf.connect_timeout,
                                         deadline, cancel);
-      metrics_.upstream_duration.with({model, label})
-          .observe(std::chrono::duration<double>(http::Clock::now() - now).count());
+      state.series.upstream_duration.observe(
+          std::chrono::duration<double>(http::Clock::now() - now).count());
       std::optional<Failure> failure;
       if (sent.error) {
         failure = failure_from(sent.error);
@@ -117,9 +128,9 @@ asio::awaitable<ChainResult> RouteRunner::run(std::string_view model,
       }
       if (!failure) {
         state.breaker.record_success();
-        metrics_.upstream_attempts.with({model, label, "ok"}).inc();
+        state.series.attempts_ok.inc();
         result.attempt_log.emplace_back(label, "ok");
-        metrics_.circuit_state.with({label}).set(0);
+        state.series.circuit.set(0);
         result.route = &state;
         result.route_index = index;
         result.response = std::move(sent.response);
@@ -132,8 +143,7 @@ asio::awaitable<ChainResult> RouteRunner::run(std::string_view model,
       } else if (admission == routing::CircuitBreaker::Admission::probe) {
         state.breaker.record_success();
       }
-      metrics_.circuit_state.with({label}).set(
-          circuit_gauge_value(state.breaker.state(http::Clock::now())));
+      state.series.circuit.set(circuit_gauge_value(state.breaker.state(http::Clock::now())));
       log::warn("upstream_attempt_failed", {{"model", model},
                                             {"route", label},
                                             {"attempt", retry + 1},

@@ -22,13 +22,27 @@ namespace tandem::api {
 
 namespace asio = boost::asio;
 
+// The metric series of one model's route, resolved once so the hot path does no lookups.
+struct RouteSeries {
+  RouteSeries(metrics::GatewayMetrics& m, std::string_view model, std::string_view route);
+  metrics::Counter& attempts_ok;
+  metrics::Histogram& upstream_duration;
+  metrics::Histogram& model_duration;
+  metrics::Counter& prompt_tokens;
+  metrics::Counter& completion_tokens;
+  metrics::Counter& cost;
+  metrics::Gauge& circuit;
+};
+
 // One route of one model, shared by all threads.
 struct RouteState {
-  RouteState(const config::RouteConfig& route, const providers::OpenAiProvider& provider);
+  RouteState(const config::RouteConfig& route, const providers::OpenAiProvider& provider,
+             metrics::GatewayMetrics& metrics, std::string_view model);
   config::RouteConfig route;
   const providers::OpenAiProvider* provider;
   routing::CircuitBreaker breaker;
   routing::RetryPolicy retry;
+  RouteSeries series;
 };
 
 struct RouteFailureSummary {

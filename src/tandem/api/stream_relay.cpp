@@ -10,6 +10,7 @@
 #include "tandem/core/json_util.h"
 #include "tandem/http/sse_parser.h"
 #include "tandem/log/logger.h"
+#include "tandem/providers/openai_answer.h"
 
 namespace tandem::api {
 
@@ -47,16 +48,22 @@ asio::awaitable<http::ClientError> read_events(http::ClientResponse& response,
   co_return http::ClientError{};
 }
 
-// An upstream error object inside a stream, or nullopt.
-std::optional<std::string> stream_error_message(const boost::json::object& event) {
-  const auto* err = core::find_member(event, "error");
-  if (err == nullptr || err->is_null()) return std::nullopt;
-  if (err->is_object()) {
-    if (const auto* m = core::find_member(err->get_object(), "message"); m && m->is_string()) {
-      return std::string(m->get_string());
-    }
+// A chunk without its top-level "usage" member. The usual form, `,"usage":null` exactly once, is cut
+// out of the text (inside a JSON string those quotes would be escaped, so an unescaped match is a
+// member); anything else goes through a parse and a re-serialisation.
+std::string without_usage(std::string_view data) {
+  constexpr std::string_view kNullUsage = ",\"usage\":null";
+  std::size_t at = data.find(kNullUsage);
+  if (at != std::string_view::npos && data.find(kNullUsage, at + 1) == std::string_view::npos) {
+    std::string out(data.substr(0, at));
+    out += data.substr(at + kNullUsage.size());
+    return out;
   }
-  return std::string("upstream reported an error");
+  auto parsed = core::parse_json(data, 256);
+  auto* value = std::get_if<boost::json::value>(&parsed);
+  if (value == nullptr || !value->is_object()) return std::string(data);
+  value->get_object().erase("usage");
+  return boost::json::serialize(*value);
 }
 
 }  // namespace
@@ -90,12 +97,9 @@ asio::awaitable<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat
       co_return Failure{FailureKind::reset, response.status(),
                         "upstream closed the stream before its first event", {}, {}};
     }
-    auto first = core::parse_json(pending.front().data, 256);
-    if (auto* v = std::get_if<boost::json::value>(&first); v && v->is_object()) {
-      if (auto message = stream_error_message(v->get_object())) {
-        co_return Failure{FailureKind::server_error, response.status(),
-                          "upstream stream began with an error: " + *message, {}, {}};
-      }
+    if (auto first = providers::scan_answer(pending.front().data); first && first->has_error) {
+      co_return Failure{FailureKind::server_error, response.status(),
+                        "upstream stream began with an error: " + first->error_message, {}, {}};
     }
     co_return std::nullopt;
   };
@@ -128,28 +132,22 @@ asio::awaitable<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat
         saw_done = true;
         break;
       }
-      auto parsed = core::parse_json(event.data, 256);
-      auto* value = std::get_if<boost::json::value>(&parsed);
-      if (value == nullptr || !value->is_object()) {
+      auto scan = providers::scan_answer(event.data);
+      if (!scan) {
         failure = "upstream sent an event that is not a JSON object";
         break;
       }
-      auto& obj = value->get_object();
-      if (auto message = stream_error_message(obj)) {
-        failure = "upstream error mid-stream: " + *message;
+      if (scan->has_error) {
+        failure = "upstream error mid-stream: " +
+                  (scan->error_message.empty() ? std::string("(no message)") : scan->error_message);
         break;
       }
-      const auto* u = core::find_member(obj, "usage");
-      if (u != nullptr && !u->is_null()) {
-        if (auto parsed_usage = ledger::parse_usage(obj)) usage = *parsed_usage;
-      }
-      if (u != nullptr && !chat.include_usage) {
+      if (scan->usage.known) usage = scan->usage;
+      if (scan->usage_member && !chat.include_usage) {
         // Usage was asked for by Tandem, not the client: give the client the stream it asked
         // for, without the usage-only chunk and without "usage" members.
-        const auto* choices = core::find_member(obj, "choices");
-        if (choices == nullptr || !choices->is_array() || choices->get_array().empty()) continue;
-        obj.erase("usage");
-        out += http::format_sse(boost::json::serialize(obj));
+        if (!scan->has_choices || scan->choices == 0) continue;
+        out += http::format_sse(without_usage(event.data));
         continue;
       }
       out += http::format_sse(event.data);

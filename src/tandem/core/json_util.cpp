@@ -1,15 +1,30 @@
 #include "tandem/core/json_util.h"
 
 #include <boost/json.hpp>
+#include <map>
+#include <memory>
 
 namespace tandem::core {
+
+namespace {
+// One parser per thread and depth limit, reused: a fresh parser allocates its working stack on
+// every call, which showed up in the gateway's profile.
+boost::json::stream_parser& thread_parser(int max_depth) {
+  thread_local std::map<int, std::unique_ptr<boost::json::stream_parser>> parsers;
+  auto& slot = parsers[max_depth];
+  if (!slot) {
+    boost::json::parse_options options;
+    options.max_depth = static_cast<std::size_t>(max_depth);
+    slot = std::make_unique<boost::json::stream_parser>(boost::json::storage_ptr{}, options);
+  }
+  return *slot;
+}
+}  // namespace
 
 std::variant<boost::json::value, JsonParseError> parse_json(std::string_view text, int max_depth,
                                                             boost::json::storage_ptr storage) {
   if (text.empty()) return JsonParseError{"request body is empty; expected a JSON object"};
-  boost::json::parse_options options;
-  options.max_depth = static_cast<std::size_t>(max_depth);
-  boost::json::stream_parser parser({}, options);
+  boost::json::stream_parser& parser = thread_parser(max_depth);
   parser.reset(std::move(storage));
   boost::system::error_code ec;
   std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
@@ -30,7 +45,9 @@ std::variant<boost::json::value, JsonParseError> parse_json(std::string_view tex
     return JsonParseError{"malformed JSON at offset " + std::to_string(consumed) + ": " +
                           ec.message()};
   }
-  return parser.release();
+  boost::json::value value = parser.release();
+  parser.reset();  // drop the reference to the caller's storage
+  return value;
 }
 
 const boost::json::value* find_member(const boost::json::object& object, std::string_view key) {

@@ -37,6 +37,7 @@ const char* to_string(ClientErrorKind kind) {
 namespace {
 
 constexpr auto kMaxIdleAge = std::chrono::seconds(30);
+constexpr auto kFreshAge = std::chrono::milliseconds(1000);
 
 struct Connection {
   std::string key;
@@ -56,8 +57,13 @@ auto with_stream(Connection& c, Fn&& fn) {
 }
 
 // True when an idle pooled socket has been closed by the peer (or has stray bytes): unusable.
+// A connection idle for less than kFreshAge is taken as live without a system call: upstreams
+// close idle connections after seconds, not milliseconds, and a reused connection that turns out
+// closed before any response byte is replaced transparently anyway (HttpClient::send).
 bool stale(Connection& c) {
-  if (Clock::now() - c.idle_since > kMaxIdleAge) return true;
+  auto idle = Clock::now() - c.idle_since;
+  if (idle > kMaxIdleAge) return true;
+  if (idle < kFreshAge) return false;
   pollfd p{c.tcp().socket().native_handle(), POLLIN, 0};
   return ::poll(&p, 1, 0) != 0;
 }

@@ -133,24 +133,35 @@ class SessionResponder final : public Responder {
   }
 
   // A header line; CR and LF are dropped so that no value can split the header block.
+  static void append_clean(std::string& out, std::string_view text) {
+    bool clean = true;
+    for (char c : text) clean &= (c != '\r') & (c != '\n');
+    if (clean) {
+      out += text;
+      return;
+    }
+    for (char c : text) {
+      if (c != '\r' && c != '\n') out += c;
+    }
+  }
   static void append_field(std::string& out, std::string_view name, std::string_view value) {
-    for (char c : name) {
-      if (c != '\r' && c != '\n') out += c;
-    }
+    append_clean(out, name);
     out += ": ";
-    for (char c : value) {
-      if (c != '\r' && c != '\n') out += c;
-    }
+    append_clean(out, value);
     out += "\r\n";
   }
 
   void append_head(std::string& out, int status, std::string_view content_type,
                    const Headers& headers, bool keep_alive) {
-    out += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    out += std::to_string(status);
-    out += ' ';
-    out += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
-    out += "\r\nServer: tandem\r\n";
+    if (status == 200) {
+      out += version_ == 10 ? "HTTP/1.0 200 OK\r\nServer: tandem\r\n" : "HTTP/1.1 200 OK\r\nServer: tandem\r\n";
+    } else {
+      out += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+      out += std::to_string(status);
+      out += ' ';
+      out += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+      out += "\r\nServer: tandem\r\n";
+    }
     append_field(out, "Content-Type", content_type);
     for (const auto& h : headers) append_field(out, h.name, h.value);
     if (!keep_alive) {
