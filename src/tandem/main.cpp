@@ -9,11 +9,13 @@ int main(int argc, char** argv) {
 
   tandem::cli::ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "Run the gateway until SIGINT/SIGTERM");
-  serve_cmd->add_option("-c,--config", serve.config_path, "Config file (TOML)")->capture_default_str();
+  serve_cmd->add_option("-c,--config", serve.config_path, "Config file (TOML)")
+      ->capture_default_str();
   serve_cmd->add_option("--host", serve.host, "Override server.host");
   serve_cmd->add_option("-p,--port", serve.port, "Override server.port (0: any free port)")
       ->check(CLI::Range(0, 65535));
-  serve_cmd->add_option("--threads", serve.threads, "Override server.threads")->check(CLI::Range(1, 256));
+  serve_cmd->add_option("--threads", serve.threads, "Override server.threads")
+      ->check(CLI::Range(1, 256));
   serve_cmd->add_option("--port-file", serve.port_file, "Write the bound port to this file");
 
   std::string check_path = "tandem.toml";

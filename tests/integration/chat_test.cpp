@@ -7,7 +7,8 @@ namespace tandem::testing {
 namespace {
 
 namespace json = boost::json;
-constexpr const char* kHello = R"({"model":"m","messages":[{"role":"user","content":"hello there"}]})";
+constexpr const char* kHello =
+    R"({"model":"m","messages":[{"role":"user","content":"hello there"}]})";
 
 TEST(Chat, CompletesAndChargesExactly) {
   Gateway gw(basic_config());
@@ -43,7 +44,8 @@ TEST(Chat, PassesUnknownFieldsToolsAndResponseFormatThrough) {
   ASSERT_EQ(r.status, 200) << r.body;
   json::object out = json::parse(r.body).as_object();
   auto& msg = out["choices"].as_array()[0].as_object()["message"].as_object();
-  EXPECT_EQ(msg["tool_calls"].as_array()[0].as_object()["function"].as_object()["name"], "get_weather");
+  EXPECT_EQ(msg["tool_calls"].as_array()[0].as_object()["function"].as_object()["name"],
+            "get_weather");
   json::object sent = json::parse(gw.mock.received().at(0).body).as_object();
   EXPECT_EQ(sent["tools"].as_array().size(), 1u);
   EXPECT_EQ(sent["response_format"].as_object()["type"], "json_object");
@@ -70,7 +72,8 @@ TEST(Chat, UpstreamRejectionOfTheRequestIsRelayedWithoutFallback) {
 [models.two]
 routes = [{ provider = "up", model = "a" }, { provider = "up", model = "b" }]
 )");
-  gw.mock.push(Script{.status = 400, .error_code = "invalid_value", .error_message = "bad logit_bias"});
+  gw.mock.push(
+      Script{.status = 400, .error_code = "invalid_value", .error_message = "bad logit_bias"});
   HttpResult r = gw.chat(R"({"model":"two","messages":[{"role":"user","content":"x"}]})");
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("bad logit_bias"), std::string::npos);
@@ -119,10 +122,13 @@ key_env = "TEST_CLIENT_KEY"
   HttpResult none = gw.chat(kHello);
   EXPECT_EQ(none.status, 401);
   EXPECT_EQ(none.header("www-authenticate"), "Bearer");
-  EXPECT_EQ(json::parse(none.body).as_object()["error"].as_object()["type"], "authentication_error");
-  HttpResult wrong = gw.post("/v1/chat/completions", kHello, {{"Authorization", "Bearer test-client-key-012345678X"}});
+  EXPECT_EQ(json::parse(none.body).as_object()["error"].as_object()["type"],
+            "authentication_error");
+  HttpResult wrong = gw.post("/v1/chat/completions", kHello,
+                             {{"Authorization", "Bearer test-client-key-012345678X"}});
   EXPECT_EQ(wrong.status, 401);
-  HttpResult ok = gw.post("/v1/chat/completions", kHello, {{"Authorization", "Bearer test-client-key-0123456789"}});
+  HttpResult ok = gw.post("/v1/chat/completions", kHello,
+                          {{"Authorization", "Bearer test-client-key-0123456789"}});
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(gw.get("/v1/models").status, 401);
   EXPECT_EQ(gw.get("/health").status, 200);
@@ -134,11 +140,18 @@ TEST(Metrics, CountRequestsTokensAndCostExactly) {
   Gateway gw(basic_config());
   for (int i = 0; i < 3; ++i) ASSERT_EQ(gw.chat(kHello).status, 200);
   EXPECT_EQ(gw.metric(R"(tandem_tokens_total{model="m",route="up:up-model",type="prompt"})"), 15);
-  EXPECT_EQ(gw.metric(R"(tandem_tokens_total{model="m",route="up:up-model",type="completion"})"), 15);
-  EXPECT_DOUBLE_EQ(gw.metric(R"(tandem_cost_usd_total{model="m",route="up:up-model"})"), 0.00001125);
-  EXPECT_EQ(gw.metric(R"(tandem_http_requests_total{endpoint="/v1/chat/completions",status="200"})"), 3);
-  EXPECT_EQ(gw.metric(R"(tandem_upstream_attempts_total{model="m",route="up:up-model",outcome="ok"})"), 3);
-  EXPECT_EQ(gw.metric(R"(tandem_model_request_duration_seconds_count{model="m",route="up:up-model"})"), 3);
+  EXPECT_EQ(gw.metric(R"(tandem_tokens_total{model="m",route="up:up-model",type="completion"})"),
+            15);
+  EXPECT_DOUBLE_EQ(gw.metric(R"(tandem_cost_usd_total{model="m",route="up:up-model"})"),
+                   0.00001125);
+  EXPECT_EQ(
+      gw.metric(R"(tandem_http_requests_total{endpoint="/v1/chat/completions",status="200"})"), 3);
+  EXPECT_EQ(
+      gw.metric(R"(tandem_upstream_attempts_total{model="m",route="up:up-model",outcome="ok"})"),
+      3);
+  EXPECT_EQ(
+      gw.metric(R"(tandem_model_request_duration_seconds_count{model="m",route="up:up-model"})"),
+      3);
   EXPECT_EQ(gw.metric(R"(tandem_circuit_state{route="up:up-model"})"), 0);
   HttpResult text = gw.get("/metrics");
   EXPECT_NE(text.header("content-type").find("text/plain"), std::string::npos);

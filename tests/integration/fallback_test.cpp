@@ -22,7 +22,8 @@ retry_base_delay_ms = 5
 retry_max_delay_ms = 300
 input_price_per_mtok = 1
 output_price_per_mtok = 2
-)" + first_settings + R"(
+)" + first_settings +
+         R"(
 [providers.second]
 kind = "openai"
 base_url = "{MOCK2}"
@@ -46,9 +47,12 @@ TEST(Fallback, RetriesServerErrorsThenFallsBackToTheNextRoute) {
   EXPECT_EQ(r.header("x-tandem-route"), "second:b");
   EXPECT_EQ(r.header("x-tandem-attempts"), "first:a=server_error x3;second:b=ok");
   EXPECT_EQ(r.header("x-tandem-cost-usd"), "0.0000045");  // charged at the second route's prices
-  EXPECT_EQ(gw.mock.request_count(), 3u);  // 1 attempt + 2 retries
+  EXPECT_EQ(gw.mock.request_count(), 3u);                 // 1 attempt + 2 retries
   EXPECT_EQ(gw.mock2.request_count(), 1u);
-  EXPECT_EQ(gw.metric(R"(tandem_upstream_attempts_total{model="chain",route="first:a",outcome="server_error"})"), 3);
+  EXPECT_EQ(
+      gw.metric(
+          R"(tandem_upstream_attempts_total{model="chain",route="first:a",outcome="server_error"})"),
+      3);
   EXPECT_EQ(gw.metric(R"(tandem_fallbacks_total{model="chain"})"), 1);
 }
 
@@ -78,7 +82,8 @@ TEST(Fallback, EveryRouteRateLimitedGives429) {
   HttpResult r = gw.chat(kChat);
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(json::parse(r.body).as_object()["error"].as_object()["type"], "rate_limit_error");
-  EXPECT_NE(error_message(r).find("first:a: rate_limited after 3 attempts"), std::string::npos) << r.body;
+  EXPECT_NE(error_message(r).find("first:a: rate_limited after 3 attempts"), std::string::npos)
+      << r.body;
   EXPECT_NE(error_message(r).find("second:b: rate_limited"), std::string::npos);
 }
 
@@ -89,7 +94,9 @@ TEST(Fallback, EveryRouteFailingGives502ListingEachRouteAndWhy) {
   HttpResult r = gw.chat(kChat);
   EXPECT_EQ(r.status, 502);
   std::string m = error_message(r);
-  EXPECT_NE(m.find("first:a: server_error after 3 attempts (HTTP 503: overloaded)"), std::string::npos) << m;
+  EXPECT_NE(m.find("first:a: server_error after 3 attempts (HTTP 503: overloaded)"),
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("second:b: connection_reset"), std::string::npos) << m;
   EXPECT_EQ(gw.metric(R"(tandem_all_routes_failed_total{model="chain"})"), 1);
 }
@@ -143,7 +150,8 @@ TEST(Fallback, ClosedPortFallsBack) {
 
 TEST(Fallback, ContextWindowExceededFallsBackWithoutRetry) {
   Gateway gw(chain_config());
-  gw.mock.push(Script{.status = 400, .error_code = "context_length_exceeded",
+  gw.mock.push(Script{.status = 400,
+                      .error_code = "context_length_exceeded",
                       .error_message = "This model's maximum context length is 8 tokens"});
   HttpResult r = gw.chat(kChat);
   ASSERT_EQ(r.status, 200) << r.body;
@@ -157,7 +165,8 @@ TEST(Fallback, ContextWindowExceededEverywhereIsA400) {
   gw.mock2.push(Script{.status = 400, .error_message = "exceeds the maximum context length"});
   HttpResult r = gw.chat(kChat);
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(json::parse(r.body).as_object()["error"].as_object()["code"], "context_length_exceeded");
+  EXPECT_EQ(json::parse(r.body).as_object()["error"].as_object()["code"],
+            "context_length_exceeded");
 }
 
 TEST(Fallback, RefusedContentFallsBack) {
@@ -172,7 +181,8 @@ TEST(Fallback, RefusedContentFallsBack) {
 }
 
 TEST(CircuitBreaker, OpensSkipsTheRouteThenProbesAfterCooldown) {
-  Gateway gw(chain_config("max_retries = 0\nbreaker_failure_threshold = 2\nbreaker_cooldown_ms = 300"));
+  Gateway gw(
+      chain_config("max_retries = 0\nbreaker_failure_threshold = 2\nbreaker_cooldown_ms = 300"));
   for (int i = 0; i < 2; ++i) {
     gw.mock.push(Script{.status = 500});
     ASSERT_EQ(gw.chat(kChat).header("x-tandem-route"), "second:b");

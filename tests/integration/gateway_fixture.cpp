@@ -55,15 +55,20 @@ HttpResult Gateway::post(std::string_view path, std::string_view body,
   return request(port, "POST", path, body, headers);
 }
 
-HttpResult Gateway::chat(std::string_view body) { return post("/v1/chat/completions", body); }
+HttpResult Gateway::chat(std::string_view body) {
+  return post("/v1/chat/completions", body);
+}
 
-HttpResult Gateway::get(std::string_view path) { return request(port, "GET", path); }
+HttpResult Gateway::get(std::string_view path) {
+  return request(port, "GET", path);
+}
 
 double Gateway::metric(const std::string& series) {
   HttpResult r = get("/metrics");
   std::size_t pos = 0;
   while ((pos = r.body.find(series + " ", pos)) != std::string::npos) {
-    if (pos == 0 || r.body[pos - 1] == '\n') return std::stod(r.body.substr(pos + series.size() + 1));
+    if (pos == 0 || r.body[pos - 1] == '\n')
+      return std::stod(r.body.substr(pos + series.size() + 1));
     pos += series.size();
   }
   return -1;
@@ -73,7 +78,8 @@ std::string basic_config(const std::string& extra, const std::string& server) {
   return R"(
 [server]
 log_level = "error"
-)" + server + R"(
+)" + server +
+         R"(
 [providers.up]
 kind = "openai"
 base_url = "{MOCK}"
@@ -82,7 +88,8 @@ input_price_per_mtok = 0.15
 output_price_per_mtok = 0.60
 retry_base_delay_ms = 5
 retry_max_delay_ms = 200
-)" + extra + R"(
+)" + extra +
+         R"(
 [models.m]
 routes = [{ provider = "up", model = "up-model" }]
 )";

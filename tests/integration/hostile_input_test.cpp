@@ -32,11 +32,12 @@ void expect_still_serving(Gateway& gw) {
 
 TEST(HostileInput, MalformedAndTruncatedJson) {
   Gateway gw(hostile_config());
-  for (const char* body : {"{", "{\"model\":", "not json", "{\"model\":\"m\",}", "[1,2", "{} trailing",
-                           "\"just a string\"", "42", "null"}) {
+  for (const char* body : {"{", "{\"model\":", "not json", "{\"model\":\"m\",}", "[1,2",
+                           "{} trailing", "\"just a string\"", "42", "null"}) {
     HttpResult r = gw.chat(body);
     EXPECT_EQ(r.status, 400) << body;
-    EXPECT_EQ(json::parse(r.body).as_object()["error"].as_object()["type"], "invalid_request_error");
+    EXPECT_EQ(json::parse(r.body).as_object()["error"].as_object()["type"],
+              "invalid_request_error");
   }
   EXPECT_EQ(error_code(gw.chat("{\"model\":")), "invalid_json");
   EXPECT_EQ(gw.mock.request_count(), 0u);
@@ -45,13 +46,20 @@ TEST(HostileInput, MalformedAndTruncatedJson) {
 
 TEST(HostileInput, WrongTypesNameTheField) {
   Gateway gw(hostile_config());
-  struct Case { const char* body; const char* param; };
-  for (auto c : {Case{R"({"model":5,"messages":[]})", "model"},
-                 Case{R"({"model":"m","messages":"hi"})", "messages"},
-                 Case{R"({"model":"m","messages":[{"role":"user","content":1}]})", "messages[0].content"},
-                 Case{R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":"hot"})", "temperature"},
-                 Case{R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":-1})", "max_tokens"},
-                 Case{R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})", "stream"}}) {
+  struct Case {
+    const char* body;
+    const char* param;
+  };
+  for (auto c :
+       {Case{R"({"model":5,"messages":[]})", "model"},
+        Case{R"({"model":"m","messages":"hi"})", "messages"},
+        Case{R"({"model":"m","messages":[{"role":"user","content":1}]})", "messages[0].content"},
+        Case{R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":"hot"})",
+             "temperature"},
+        Case{R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":-1})",
+             "max_tokens"},
+        Case{R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})",
+             "stream"}}) {
     HttpResult r = gw.chat(c.body);
     ASSERT_EQ(r.status, 400) << c.body;
     EXPECT_EQ(json::parse(r.body).as_object()["error"].as_object()["param"], c.param) << r.body;
@@ -66,7 +74,8 @@ TEST(HostileInput, EmptyBodyDeepNestingAndInvalidUtf8) {
   HttpResult r = gw.chat(deep);
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("nesting"), std::string::npos) << r.body;
-  std::string bad_utf8 = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}";
+  std::string bad_utf8 =
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}";
   r = gw.chat(bad_utf8);
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("UTF-8"), std::string::npos) << r.body;
@@ -75,13 +84,15 @@ TEST(HostileInput, EmptyBodyDeepNestingAndInvalidUtf8) {
 
 TEST(HostileInput, HugeBodyIs413WithoutReadingIt) {
   Gateway gw(hostile_config());
-  std::string huge = R"({"model":"m","messages":[{"role":"user","content":")" + std::string(200'000, 'a') + "\"}]}";
+  std::string huge = R"({"model":"m","messages":[{"role":"user","content":")" +
+                     std::string(200'000, 'a') + "\"}]}";
   HttpResult r = gw.chat(huge);
   EXPECT_EQ(r.status, 413);
   EXPECT_EQ(error_code(r), "request_too_large");
   // Announced by Content-Length alone, before any body byte is sent.
   TestConnection c(gw.port);
-  ASSERT_TRUE(c.send_raw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n"));
+  ASSERT_TRUE(c.send_raw(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n"));
   auto early = c.read_response(5000);
   ASSERT_TRUE(early);
   EXPECT_EQ(early->status, 413);
@@ -91,7 +102,8 @@ TEST(HostileInput, HugeBodyIs413WithoutReadingIt) {
 TEST(HostileInput, ChunkedBodyOverTheLimitIs413) {
   Gateway gw(hostile_config());
   TestConnection c(gw.port);
-  ASSERT_TRUE(c.send_raw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(c.send_raw(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
   std::string chunk(16384, 'x');
   char size[16];
   std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
@@ -112,9 +124,10 @@ TEST(HostileInput, HugeHeadersAre431) {
 
 TEST(HostileInput, GarbageRequestLinesAre400AndClose) {
   Gateway gw(hostile_config());
-  for (std::string garbage : {std::string("HELLO\r\n\r\n"), std::string("GET / HTTP/9.9\r\n\r\n"),
-                              std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15),
-                              std::string("POST /v1/chat/completions HTTP/1.1\r\nContent-Length: abc\r\n\r\n")}) {
+  for (std::string garbage :
+       {std::string("HELLO\r\n\r\n"), std::string("GET / HTTP/9.9\r\n\r\n"),
+        std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15),
+        std::string("POST /v1/chat/completions HTTP/1.1\r\nContent-Length: abc\r\n\r\n")}) {
     TestConnection c(gw.port);
     ASSERT_TRUE(c.send_raw(garbage));
     auto r = c.read_response(3000);
@@ -144,7 +157,8 @@ TEST(HostileInput, SlowLorisIsCutOffAndOthersAreServedMeanwhile) {
 TEST(HostileInput, ClientThatStopsMidBodyIsCutOff) {
   Gateway gw(hostile_config());
   TestConnection c(gw.port);
-  ASSERT_TRUE(c.send_raw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"mo"));
+  ASSERT_TRUE(c.send_raw(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"mo"));
   EXPECT_TRUE(c.wait_closed(3000));
   EXPECT_EQ(gw.mock.request_count(), 0u);
 }
@@ -153,7 +167,8 @@ TEST(HostileInput, ManyAbruptDisconnectsLeaveTheServerHealthy) {
   Gateway gw(hostile_config());
   for (int i = 0; i < 200; ++i) {
     TestConnection c(gw.port);
-    c.send_raw(i % 2 ? "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 50\r\n\r\n{" : "GET /heal");
+    c.send_raw(i % 2 ? "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 50\r\n\r\n{"
+                     : "GET /heal");
   }
   expect_still_serving(gw);
   for (int i = 0; i < 50 && gw.server->open_connections() > 0; ++i) {

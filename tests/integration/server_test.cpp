@@ -85,7 +85,8 @@ TEST(Server, ConcurrentClientsAllSucceed) {
   int total = 0;
   for (auto& f : results) total += f.get();
   EXPECT_EQ(total, 400);
-  EXPECT_EQ(gw.metric(R"(tandem_tokens_total{model="m",route="up:up-model",type="prompt"})"), 400 * 4);
+  EXPECT_EQ(gw.metric(R"(tandem_tokens_total{model="m",route="up:up-model",type="prompt"})"),
+            400 * 4);
 }
 
 }  // namespace

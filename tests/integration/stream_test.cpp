@@ -12,7 +12,8 @@ namespace json = boost::json;
 
 std::string stream_body(const std::string& content, bool include_usage = false,
                         const std::string& model = "m") {
-  std::string b = R"({"model":")" + model + R"(","stream":true,"messages":[{"role":"user","content":")" + content + "\"}]";
+  std::string b = R"({"model":")" + model +
+                  R"(","stream":true,"messages":[{"role":"user","content":")" + content + "\"}]";
   if (include_usage) b += R"(,"stream_options":{"include_usage":true})";
   return b + "}";
 }
@@ -24,7 +25,8 @@ std::string joined_content(const std::vector<std::string>& events) {
     json::object o = json::parse(e).as_object();
     for (auto& c : o["choices"].as_array()) {
       auto& delta = c.as_object()["delta"].as_object();
-      if (auto* content = delta.if_contains("content"); content && content->is_string()) text += content->as_string();
+      if (auto* content = delta.if_contains("content"); content && content->is_string())
+        text += content->as_string();
     }
   }
   return text;
@@ -50,7 +52,8 @@ TEST(Stream, EqualsTheNonStreamedAnswerAndEndsWithDone) {
   EXPECT_EQ(s.trailers["x-tandem-cost-usd"], "0.00000375");
   EXPECT_EQ(s.trailers["x-tandem-completion-tokens"], "5");
   EXPECT_NE(s.body.find(": tandem route=up:up-model cost_usd=0.00000375"), std::string::npos);
-  EXPECT_EQ(gw.metric(R"(tandem_tokens_total{model="m",route="up:up-model",type="completion"})"), 5);
+  EXPECT_EQ(gw.metric(R"(tandem_tokens_total{model="m",route="up:up-model",type="completion"})"),
+            5);
 }
 
 TEST(Stream, IncludeUsageGivesTheExactFinalUsageChunk) {
@@ -136,7 +139,8 @@ TEST(Stream, SlowTokensBeyondTheIdleTimeoutEndWithAnErrorEvent) {
   HttpResult s = gw.chat(stream_body("hi"));
   auto events = sse_data(s.body);
   ASSERT_FALSE(events.empty());
-  EXPECT_NE(events.back().find("upstream sent no event for 100 ms"), std::string::npos) << events.back();
+  EXPECT_NE(events.back().find("upstream sent no event for 100 ms"), std::string::npos)
+      << events.back();
 }
 
 TEST(Stream, SlowTokensWithinTheIdleTimeoutComplete) {
@@ -170,27 +174,32 @@ TEST(Cancellation, ClientLeavingAStreamCancelsTheUpstreamRequest) {
   {
     TestConnection c(gw.port);
     ASSERT_TRUE(c.send_raw(build_request("POST", "/v1/chat/completions", stream_body("hi"))));
-    auto first = c.read_until([](const std::string& body) { return body.find("\"a\"") != std::string::npos; });
+    auto first = c.read_until(
+        [](const std::string& body) { return body.find("\"a\"") != std::string::npos; });
     ASSERT_TRUE(first);
     EXPECT_EQ(gw.mock.open_connections(), 1);
   }  // the client disconnects with 19 slow tokens (about 6 s) still to come
-  EXPECT_TRUE(upstream_released(gw, 2000));
+  EXPECT_TRUE(upstream_released(gw, 4000));
 }
 
 TEST(Cancellation, ClientLeavingBeforeTheAnswerCancelsTheUpstreamRequest) {
   Gateway gw(basic_config("max_idle_connections = 0"));
-  gw.mock.push(Script{.delay_ms = 5000});
+  gw.mock.push(Script{.delay_ms = 10000});
   {
     TestConnection c(gw.port);
-    ASSERT_TRUE(c.send_raw(build_request("POST", "/v1/chat/completions",
-                                         R"({"model":"m","messages":[{"role":"user","content":"x"}]})")));
+    ASSERT_TRUE(
+        c.send_raw(build_request("POST", "/v1/chat/completions",
+                                 R"({"model":"m","messages":[{"role":"user","content":"x"}]})")));
     for (int i = 0; i < 100 && gw.mock.request_count() == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     ASSERT_EQ(gw.mock.request_count(), 1u);
   }
-  EXPECT_TRUE(upstream_released(gw, 2000));
-  EXPECT_EQ(gw.metric(R"(tandem_upstream_attempts_total{model="m",route="up:up-model",outcome="cancelled"})"), 1);
+  EXPECT_TRUE(upstream_released(gw, 5000));
+  EXPECT_EQ(
+      gw.metric(
+          R"(tandem_upstream_attempts_total{model="m",route="up:up-model",outcome="cancelled"})"),
+      1);
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ std::string lower(std::string s) {
 }
 std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return std::string(s);
 }
 long long now_ms() {
@@ -50,7 +51,9 @@ TestConnection::TestConnection(std::uint16_t port) {
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-TestConnection::~TestConnection() { close(); }
+TestConnection::~TestConnection() {
+  close();
+}
 
 void TestConnection::close() {
   if (fd_ >= 0) ::close(fd_);
@@ -115,7 +118,8 @@ std::optional<HttpResult> TestConnection::read_until(bool (*stop)(const std::str
     if (e == std::string::npos) e = head.size();
     std::string line = head.substr(pos, e - pos);
     auto colon = line.find(':');
-    if (colon != std::string::npos) r.headers[lower(line.substr(0, colon))] = trim(line.substr(colon + 1));
+    if (colon != std::string::npos)
+      r.headers[lower(line.substr(0, colon))] = trim(line.substr(colon + 1));
     pos = e + 2;
   }
   if (lower(r.header("transfer-encoding")) == "chunked") {
@@ -137,7 +141,8 @@ std::optional<HttpResult> TestConnection::read_until(bool (*stop)(const std::str
           buffer_.erase(0, te + 2);
           if (line.empty()) break;
           auto colon = line.find(':');
-          if (colon != std::string::npos) r.trailers[lower(line.substr(0, colon))] = trim(line.substr(colon + 1));
+          if (colon != std::string::npos)
+            r.trailers[lower(line.substr(0, colon))] = trim(line.substr(colon + 1));
         }
         r.complete = true;
         return r;

@@ -35,7 +35,8 @@ class TestConnection {
   std::optional<HttpResult> read_response(int timeout_ms = 10'000);
   // Reads the response head and then body bytes as they arrive, until `stop` returns true for
   // the body read so far; for tests that act in the middle of a stream.
-  std::optional<HttpResult> read_until(bool (*stop)(const std::string& body), int timeout_ms = 10'000);
+  std::optional<HttpResult> read_until(bool (*stop)(const std::string& body),
+                                       int timeout_ms = 10'000);
   // True when the peer closes the connection within timeout_ms (reads and drops data meanwhile).
   bool wait_closed(int timeout_ms);
   void close();

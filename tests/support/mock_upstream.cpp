@@ -29,9 +29,12 @@ bool parse_int(std::string_view v, int& out) {
 }
 
 bool parse_bool(std::string_view v, bool& out) {
-  if (v == "1" || v == "true") out = true;
-  else if (v == "0" || v == "false") out = false;
-  else return false;
+  if (v == "1" || v == "true")
+    out = true;
+  else if (v == "0" || v == "false")
+    out = false;
+  else
+    return false;
   return true;
 }
 
@@ -103,10 +106,11 @@ std::optional<Script> script_from_messages(const json::object& body) {
 http::Response error_body(const Script& s) {
   http::Response r;
   r.status = s.status;
-  json::object err{{"message", s.error_message},
-                   {"type", s.status == 429 ? "rate_limit_error" : "server_error"},
-                   {"param", nullptr},
-                   {"code", s.error_code.empty() ? json::value(nullptr) : json::value(s.error_code)}};
+  json::object err{
+      {"message", s.error_message},
+      {"type", s.status == 429 ? "rate_limit_error" : "server_error"},
+      {"param", nullptr},
+      {"code", s.error_code.empty() ? json::value(nullptr) : json::value(s.error_code)}};
   r.body = json::serialize(json::object{{"error", std::move(err)}});
   if (!s.retry_after.empty()) r.headers.push_back({"Retry-After", s.retry_after});
   return r;
@@ -119,10 +123,10 @@ json::object usage_json(std::int64_t prompt, std::int64_t completion) {
 }
 
 json::object tool_call_json() {
-  return json::object{{"id", "call_mock_1"},
-                      {"type", "function"},
-                      {"function", json::object{{"name", "get_weather"},
-                                                {"arguments", R"({"city":"Paris"})"}}}};
+  return json::object{
+      {"id", "call_mock_1"},
+      {"type", "function"},
+      {"function", json::object{{"name", "get_weather"}, {"arguments", R"({"city":"Paris"})"}}}};
 }
 
 // JSON is built outside the coroutines: GCC 12 miscompiles brace-initialised string arrays in
@@ -141,13 +145,11 @@ std::string chunk_sse(const std::string& model, json::object delta, json::value 
   return "data: " + json::serialize(c) + "\n\n";
 }
 
-std::string usage_chunk_sse(const std::string& model, std::int64_t prompt, std::int64_t completion) {
-  json::object u{{"id", "chatcmpl-mock"},
-                 {"object", "chat.completion.chunk"},
-                 {"created", 1700000000},
-                 {"model", model},
-                 {"choices", json::array{}},
-                 {"usage", usage_json(prompt, completion)}};
+std::string usage_chunk_sse(const std::string& model, std::int64_t prompt,
+                            std::int64_t completion) {
+  json::object u{{"id", "chatcmpl-mock"},    {"object", "chat.completion.chunk"},
+                 {"created", 1700000000},    {"model", model},
+                 {"choices", json::array{}}, {"usage", usage_json(prompt, completion)}};
   return "data: " + json::serialize(u) + "\n\n";
 }
 
@@ -177,8 +179,12 @@ std::string completion_json(const Script& s, const std::string& model, std::int6
   return json::serialize(r);
 }
 
-json::object role_delta() { return json::object{{"role", "assistant"}, {"content", ""}}; }
-json::object content_delta(const std::string& text) { return json::object{{"content", text}}; }
+json::object role_delta() {
+  return json::object{{"role", "assistant"}, {"content", ""}};
+}
+json::object content_delta(const std::string& text) {
+  return json::object{{"content", text}};
+}
 json::object tool_delta() {
   json::object call = tool_call_json();
   call["index"] = 0;
@@ -187,12 +193,14 @@ json::object tool_delta() {
 
 std::string embeddings_json(const json::object& body, const std::string& model, bool usage) {
   std::size_t inputs = 1;
-  if (const auto* in = core::find_member(body, "input"); in && in->is_array()) inputs = in->get_array().size();
+  if (const auto* in = core::find_member(body, "input"); in && in->is_array())
+    inputs = in->get_array().size();
   json::array data;
   for (std::size_t i = 0; i < inputs; ++i) {
     json::array v;
     for (int d = 0; d < 8; ++d) v.push_back(static_cast<double>(i + 1) / (d + 1));
-    data.push_back(json::object{{"object", "embedding"}, {"index", i}, {"embedding", std::move(v)}});
+    data.push_back(
+        json::object{{"object", "embedding"}, {"index", i}, {"embedding", std::move(v)}});
   }
   std::int64_t prompt = prompt_tokens(body);
   json::object r{{"object", "list"}, {"data", std::move(data)}, {"model", model}};
@@ -206,7 +214,8 @@ asio::awaitable<void> answer_chat(const Script& s, const json::object& body, std
   if (const auto* v = core::find_member(body, "stream"); v && v->is_bool()) stream = v->get_bool();
   bool include_usage = false;
   if (const auto* so = core::find_member(body, "stream_options"); so && so->is_object()) {
-    if (const auto* iu = core::find_member(so->get_object(), "include_usage"); iu && iu->is_bool()) {
+    if (const auto* iu = core::find_member(so->get_object(), "include_usage");
+        iu && iu->is_bool()) {
       include_usage = iu->get_bool();
     }
   }
@@ -228,9 +237,11 @@ asio::awaitable<void> answer_chat(const Script& s, const json::object& body, std
     co_await responder.end_stream(true, {});
     co_return;
   }
-  if (!co_await responder.write_chunk(chunk_sse(model, role_delta(), nullptr, include_usage))) co_return;
+  if (!co_await responder.write_chunk(chunk_sse(model, role_delta(), nullptr, include_usage)))
+    co_return;
   if (s.tool_call) {
-    if (!co_await responder.write_chunk(chunk_sse(model, tool_delta(), nullptr, include_usage))) co_return;
+    if (!co_await responder.write_chunk(chunk_sse(model, tool_delta(), nullptr, include_usage)))
+      co_return;
   } else {
     for (std::size_t i = 0; i < pieces.size(); ++i) {
       if (static_cast<int>(i) == s.cut_after) {
@@ -243,7 +254,9 @@ asio::awaitable<void> answer_chat(const Script& s, const json::object& body, std
         co_return;
       }
       if (!co_await sleep_ms(s.token_delay_ms, responder)) co_return;
-      if (!co_await responder.write_chunk(chunk_sse(model, content_delta(pieces[i]), nullptr, include_usage))) co_return;
+      if (!co_await responder.write_chunk(
+              chunk_sse(model, content_delta(pieces[i]), nullptr, include_usage)))
+        co_return;
     }
   }
   std::string tail = chunk_sse(model, json::object{}, json::value(finish), include_usage);
@@ -253,8 +266,8 @@ asio::awaitable<void> answer_chat(const Script& s, const json::object& body, std
   co_await responder.end_stream(false, {});
 }
 
-asio::awaitable<void> answer_embeddings(const Script& s, const json::object& body, std::string model,
-                                        http::Responder& responder) {
+asio::awaitable<void> answer_embeddings(const Script& s, const json::object& body,
+                                        std::string model, http::Responder& responder) {
   http::Response res;
   res.body = embeddings_json(body, model, s.usage);
   co_await responder.send(std::move(res));
@@ -275,21 +288,36 @@ std::optional<Script> parse_script(std::string_view text, std::string* error) {
     std::string_view key = item.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? "true" : item.substr(eq + 1);
     bool ok = true;
-    if (key == "status") ok = parse_int(value, s.status);
-    else if (key == "delay_ms") ok = parse_int(value, s.delay_ms);
-    else if (key == "retry_after") s.retry_after = std::string(value);
-    else if (key == "error_code") s.error_code = std::string(value);
-    else if (key == "error_message") s.error_message = std::string(value);
-    else if (key == "reset") ok = parse_bool(value, s.reset);
-    else if (key == "content") s.content = std::string(value);
-    else if (key == "finish_reason") s.finish_reason = std::string(value);
-    else if (key == "usage") ok = parse_bool(value, s.usage);
-    else if (key == "tool_call") ok = parse_bool(value, s.tool_call);
-    else if (key == "token_delay_ms") ok = parse_int(value, s.token_delay_ms);
-    else if (key == "cut_after") ok = parse_int(value, s.cut_after);
-    else if (key == "error_after") ok = parse_int(value, s.error_after);
-    else if (key == "json_for_stream") ok = parse_bool(value, s.json_for_stream);
-    else ok = false;
+    if (key == "status")
+      ok = parse_int(value, s.status);
+    else if (key == "delay_ms")
+      ok = parse_int(value, s.delay_ms);
+    else if (key == "retry_after")
+      s.retry_after = std::string(value);
+    else if (key == "error_code")
+      s.error_code = std::string(value);
+    else if (key == "error_message")
+      s.error_message = std::string(value);
+    else if (key == "reset")
+      ok = parse_bool(value, s.reset);
+    else if (key == "content")
+      s.content = std::string(value);
+    else if (key == "finish_reason")
+      s.finish_reason = std::string(value);
+    else if (key == "usage")
+      ok = parse_bool(value, s.usage);
+    else if (key == "tool_call")
+      ok = parse_bool(value, s.tool_call);
+    else if (key == "token_delay_ms")
+      ok = parse_int(value, s.token_delay_ms);
+    else if (key == "cut_after")
+      ok = parse_int(value, s.cut_after);
+    else if (key == "error_after")
+      ok = parse_int(value, s.error_after);
+    else if (key == "json_for_stream")
+      ok = parse_bool(value, s.json_for_stream);
+    else
+      ok = false;
     if (!ok) {
       if (error) *error = "bad mock script item '" + std::string(item) + "'";
       return std::nullopt;
@@ -305,14 +333,16 @@ MockUpstream::MockUpstream(int threads, std::uint16_t port) : state_(std::make_s
   options.drain_timeout = std::chrono::milliseconds(2000);
   options.max_body_bytes = 64 << 20;
   auto state = state_;
-  server_ = std::make_unique<http::Server>(options, [state](asio::io_context&, int) -> http::Handler {
+  server_ = std::make_unique<
+      http::Server>(options, [state](asio::io_context&, int) -> http::Handler {
     return [state](http::Request& request, http::Responder& responder) -> asio::awaitable<void> {
       std::optional<Script> script;
       {
         std::lock_guard lock(state->mutex);
         ++state->count;
         if (state->received.size() < 10'000) {
-          state->received.push_back({request.target, std::string(request.header("authorization")), request.body});
+          state->received.push_back(
+              {request.target, std::string(request.header("authorization")), request.body});
         }
         if (!state->queue.empty()) {
           script = std::move(state->queue.front());
@@ -323,7 +353,8 @@ MockUpstream::MockUpstream(int threads, std::uint16_t port) : state_(std::make_s
       json::object body;
       if (auto* v = std::get_if<json::value>(&parsed); v && v->is_object()) body = v->get_object();
       std::string model;
-      if (const auto* m = core::find_member(body, "model"); m && m->is_string()) model = m->get_string();
+      if (const auto* m = core::find_member(body, "model"); m && m->is_string())
+        model = m->get_string();
       if (!script) script = script_from_messages(body);
       if (!script && model.starts_with("mock:")) {
         std::string error;
@@ -347,7 +378,8 @@ MockUpstream::MockUpstream(int threads, std::uint16_t port) : state_(std::make_s
       } else {
         http::Response r;
         r.status = 404;
-        r.body = R"({"error":{"message":"unknown path","type":"invalid_request_error","param":null,"code":null}})";
+        r.body =
+            R"({"error":{"message":"unknown path","type":"invalid_request_error","param":null,"code":null}})";
         co_await responder.send(std::move(r));
       }
     };
@@ -355,10 +387,16 @@ MockUpstream::MockUpstream(int threads, std::uint16_t port) : state_(std::make_s
   server_->start();
 }
 
-MockUpstream::~MockUpstream() { stop(); }
+MockUpstream::~MockUpstream() {
+  stop();
+}
 
-std::uint16_t MockUpstream::port() const { return server_->port(); }
-std::string MockUpstream::base_url() const { return "http://127.0.0.1:" + std::to_string(port()) + "/v1"; }
+std::uint16_t MockUpstream::port() const {
+  return server_->port();
+}
+std::string MockUpstream::base_url() const {
+  return "http://127.0.0.1:" + std::to_string(port()) + "/v1";
+}
 void MockUpstream::push(Script script) {
   std::lock_guard lock(state_->mutex);
   state_->queue.push_back(std::move(script));
@@ -371,8 +409,14 @@ std::size_t MockUpstream::request_count() const {
   std::lock_guard lock(state_->mutex);
   return state_->count;
 }
-int MockUpstream::open_connections() const { return server_->open_connections(); }
-void MockUpstream::stop() { server_->stop(); }
-void MockUpstream::wait() { server_->wait(); }
+int MockUpstream::open_connections() const {
+  return server_->open_connections();
+}
+void MockUpstream::stop() {
+  server_->stop();
+}
+void MockUpstream::wait() {
+  server_->wait();
+}
 
 }  // namespace tandem::testing

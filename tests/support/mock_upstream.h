@@ -19,20 +19,20 @@
 namespace tandem::testing {
 
 struct Script {
-  int status = 200;             // HTTP status of the answer
-  int delay_ms = 0;             // before the response head
-  std::string retry_after;      // Retry-After header value
-  std::string error_code;       // error.code in an error body
+  int status = 200;         // HTTP status of the answer
+  int delay_ms = 0;         // before the response head
+  std::string retry_after;  // Retry-After header value
+  std::string error_code;   // error.code in an error body
   std::string error_message = "mock failure";
-  bool reset = false;           // drop the connection (TCP reset) instead of answering
+  bool reset = false;  // drop the connection (TCP reset) instead of answering
   std::string content = "Hello from the mock upstream.";
   std::string finish_reason = "stop";
-  bool usage = true;            // report usage
-  bool tool_call = false;       // answer with a tool call instead of content
-  int token_delay_ms = 0;       // between streamed chunks
-  int cut_after = -1;           // streams: reset the connection after this many content chunks
-  int error_after = -1;         // streams: send an error event after this many content chunks
-  bool json_for_stream = false; // answer a stream request with plain JSON
+  bool usage = true;             // report usage
+  bool tool_call = false;        // answer with a tool call instead of content
+  int token_delay_ms = 0;        // between streamed chunks
+  int cut_after = -1;            // streams: reset the connection after this many content chunks
+  int error_after = -1;          // streams: send an error event after this many content chunks
+  bool json_for_stream = false;  // answer a stream request with plain JSON
 };
 
 // Parses "status=500,delay_ms=20,..."; unknown keys or bad values give nullopt and a reason.

@@ -15,11 +15,15 @@ int main(int argc, char** argv) {
   std::string port_file;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (a == "--port" && i + 1 < argc) port = std::atoi(argv[++i]);
-    else if (a == "--port-file" && i + 1 < argc) port_file = argv[++i];
+    if (a == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (a == "--port" && i + 1 < argc)
+      port = std::atoi(argv[++i]);
+    else if (a == "--port-file" && i + 1 < argc)
+      port_file = argv[++i];
     else {
-      std::fprintf(stderr, "usage: tandem-mock-upstream [--threads N] [--port P] [--port-file F]\n");
+      std::fprintf(stderr,
+                   "usage: tandem-mock-upstream [--threads N] [--port P] [--port-file F]\n");
       return 2;
     }
   }

@@ -34,10 +34,10 @@ TEST(AnswerScan, NullOrMalformedUsageIsUnknown) {
   ASSERT_TRUE(null_usage);
   EXPECT_TRUE(null_usage->usage_member);
   EXPECT_FALSE(null_usage->usage.known);
-  for (const char* bad : {R"({"usage":{"prompt_tokens":-1}})", R"({"usage":{"prompt_tokens":"3"}})",
-                          R"({"usage":{"completion_tokens":3}})", R"({"usage":{"prompt_tokens":1.5}})",
-                          R"({"usage":[1,2]})", R"({"usage":5})",
-                          R"({"usage":{"prompt_tokens":1099511627776}})"}) {
+  for (const char* bad :
+       {R"({"usage":{"prompt_tokens":-1}})", R"({"usage":{"prompt_tokens":"3"}})",
+        R"({"usage":{"completion_tokens":3}})", R"({"usage":{"prompt_tokens":1.5}})",
+        R"({"usage":[1,2]})", R"({"usage":5})", R"({"usage":{"prompt_tokens":1099511627776}})"}) {
     auto s = scan_answer(bad);
     ASSERT_TRUE(s) << bad;
     EXPECT_FALSE(s->usage.known) << bad;
@@ -61,8 +61,8 @@ TEST(AnswerScan, FindsErrorsAndTheirMessages) {
 }
 
 TEST(AnswerScan, RejectsWhatIsNotAJsonObject) {
-  for (const char* bad : {"", "[]", "42", "\"s\"", "{", R"({"a":1} trailing)", R"({"a":})",
-                          "{\"a\":\"\xff\"}"}) {
+  for (const char* bad :
+       {"", "[]", "42", "\"s\"", "{", R"({"a":1} trailing)", R"({"a":})", "{\"a\":\"\xff\"}"}) {
     EXPECT_FALSE(scan_answer(bad)) << bad;
   }
   std::string deep(100, '[');

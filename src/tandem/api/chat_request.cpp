@@ -18,7 +18,8 @@ std::optional<core::ApiError> check_content(const boost::json::value& content,
     if (may_be_null) return std::nullopt;
     return core::invalid_request(path + ": must not be null for this role", path);
   }
-  if (!content.is_array()) return wrong_type(path, "a string or an array of content parts", content);
+  if (!content.is_array())
+    return wrong_type(path, "a string or an array of content parts", content);
   const auto& parts = content.get_array();
   for (std::size_t i = 0; i < parts.size(); ++i) {
     std::string p = path + "[" + std::to_string(i) + "]";
@@ -36,42 +37,51 @@ std::optional<core::ApiError> check_message(const boost::json::value& m, std::si
   if (!m.is_object()) return wrong_type(path, "an object", m);
   const auto& o = m.get_object();
   const auto* role = core::find_member(o, "role");
-  if (role == nullptr) return core::invalid_request(path + ".role: required field is missing", path + ".role");
+  if (role == nullptr)
+    return core::invalid_request(path + ".role: required field is missing", path + ".role");
   if (!role->is_string()) return wrong_type(path + ".role", "a string", *role);
-  static constexpr std::array<std::string_view, 6> roles{"system", "developer", "user",
-                                                         "assistant", "tool", "function"};
+  static constexpr std::array<std::string_view, 6> roles{"system",    "developer", "user",
+                                                         "assistant", "tool",      "function"};
   std::string_view r = role->get_string();
   bool known = false;
   for (auto k : roles) known = known || k == r;
   if (!known) {
-    return core::invalid_request(path + ".role: must be one of system, developer, user, assistant, "
-                                        "tool, function; got '" + std::string(r.substr(0, 40)) + "'",
+    return core::invalid_request(path +
+                                     ".role: must be one of system, developer, user, assistant, "
+                                     "tool, function; got '" +
+                                     std::string(r.substr(0, 40)) + "'",
                                  path + ".role");
   }
   bool assistant = r == "assistant";
   const auto* content = core::find_member(o, "content");
   if (content == nullptr) {
-    if (!assistant) return core::invalid_request(path + ".content: required field is missing", path + ".content");
+    if (!assistant)
+      return core::invalid_request(path + ".content: required field is missing", path + ".content");
   } else if (auto e = check_content(*content, path + ".content", assistant)) {
     return e;
   }
   if (const auto* calls = core::find_member(o, "tool_calls"); calls && !calls->is_null()) {
-    if (!assistant) return core::invalid_request(path + ".tool_calls: only assistant messages have tool calls", path + ".tool_calls");
+    if (!assistant)
+      return core::invalid_request(path + ".tool_calls: only assistant messages have tool calls",
+                                   path + ".tool_calls");
     if (!calls->is_array()) return wrong_type(path + ".tool_calls", "an array", *calls);
     for (std::size_t i = 0; i < calls->get_array().size(); ++i) {
       const auto& c = calls->get_array()[i];
       std::string p = path + ".tool_calls[" + std::to_string(i) + "]";
       if (!c.is_object()) return wrong_type(p, "an object", c);
       const auto* id = core::find_member(c.get_object(), "id");
-      if (id == nullptr || !id->is_string()) return core::invalid_request(p + ".id: required string is missing", p + ".id");
+      if (id == nullptr || !id->is_string())
+        return core::invalid_request(p + ".id: required string is missing", p + ".id");
       const auto* fn = core::find_member(c.get_object(), "function");
-      if (fn == nullptr || !fn->is_object()) return core::invalid_request(p + ".function: required object is missing", p + ".function");
+      if (fn == nullptr || !fn->is_object())
+        return core::invalid_request(p + ".function: required object is missing", p + ".function");
     }
   }
   if (r == "tool") {
     const auto* id = core::find_member(o, "tool_call_id");
     if (id == nullptr || !id->is_string()) {
-      return core::invalid_request(path + ".tool_call_id: required for tool messages", path + ".tool_call_id");
+      return core::invalid_request(path + ".tool_call_id: required for tool messages",
+                                   path + ".tool_call_id");
     }
   }
   if (auto e = checks::optional_kind(o, "name", kind::string, "a string")) {
@@ -87,7 +97,8 @@ std::optional<core::ApiError> check_tool_choice(const boost::json::object& o) {
     if (choice->is_string()) {
       std::string_view c = choice->get_string();
       if (c != "none" && c != "auto" && c != "required") {
-        return core::invalid_request("tool_choice: must be none, auto, required or an object", "tool_choice");
+        return core::invalid_request("tool_choice: must be none, auto, required or an object",
+                                     "tool_choice");
       }
     } else if (!choice->is_object()) {
       return wrong_type("tool_choice", "a string or an object", *choice);
@@ -106,13 +117,16 @@ std::optional<core::ApiError> check_tools(const boost::json::object& o) {
     std::string p = "tools[" + std::to_string(i) + "]";
     if (!t.is_object()) return wrong_type(p, "an object", t);
     const auto* type = core::find_member(t.get_object(), "type");
-    if (type == nullptr || !type->is_string()) return core::invalid_request(p + ".type: required string is missing", p + ".type");
+    if (type == nullptr || !type->is_string())
+      return core::invalid_request(p + ".type: required string is missing", p + ".type");
     if (type->get_string() != "function") continue;  // other tool types pass through
     const auto* fn = core::find_member(t.get_object(), "function");
-    if (fn == nullptr || !fn->is_object()) return core::invalid_request(p + ".function: required object is missing", p + ".function");
+    if (fn == nullptr || !fn->is_object())
+      return core::invalid_request(p + ".function: required object is missing", p + ".function");
     const auto* name = core::find_member(fn->get_object(), "name");
     if (name == nullptr || !name->is_string() || name->get_string().empty()) {
-      return core::invalid_request(p + ".function.name: required string is missing", p + ".function.name");
+      return core::invalid_request(p + ".function.name: required string is missing",
+                                   p + ".function.name");
     }
   }
   return std::nullopt;
@@ -124,7 +138,8 @@ std::optional<core::ApiError> check_response_format(const boost::json::object& o
   if (!rf->is_object()) return wrong_type("response_format", "an object", *rf);
   const auto* type = core::find_member(rf->get_object(), "type");
   if (type == nullptr || !type->is_string()) {
-    return core::invalid_request("response_format.type: required string is missing", "response_format.type");
+    return core::invalid_request("response_format.type: required string is missing",
+                                 "response_format.type");
   }
   std::string_view t = type->get_string();
   if (t == "json_schema") {
@@ -149,7 +164,8 @@ std::optional<core::ApiError> check_stop(const boost::json::object& o) {
   const auto* stop = core::find_member(o, "stop");
   if (stop == nullptr || stop->is_null() || stop->is_string()) return std::nullopt;
   if (!stop->is_array()) return wrong_type("stop", "a string or an array of strings", *stop);
-  if (stop->get_array().size() > 4) return core::invalid_request("stop: at most 4 sequences", "stop");
+  if (stop->get_array().size() > 4)
+    return core::invalid_request("stop: at most 4 sequences", "stop");
   for (const auto& s : stop->get_array()) {
     if (!s.is_string()) return wrong_type("stop", "an array of strings", s);
   }
@@ -160,16 +176,16 @@ std::optional<core::ApiError> check_stop(const boost::json::object& o) {
 
 std::variant<ChatRequest, core::ApiError> parse_chat_request(std::string_view text, int max_depth) {
   // The request lives for one call: an arena owned by the value holds all of its nodes.
-  auto parsed = core::parse_json(text, max_depth,
-                                 boost::json::make_shared_resource<boost::json::monotonic_resource>());
+  auto parsed = core::parse_json(
+      text, max_depth, boost::json::make_shared_resource<boost::json::monotonic_resource>());
   if (auto* err = std::get_if<core::JsonParseError>(&parsed)) {
     return core::invalid_request(err->message, "", "invalid_json");
   }
   auto& value = std::get<boost::json::value>(parsed);
   if (!value.is_object()) {
-    return core::invalid_request(std::string("request body: expected a JSON object, got ") +
-                                     core::json_kind_name(value),
-                                 "", "invalid_json");
+    return core::invalid_request(
+        std::string("request body: expected a JSON object, got ") + core::json_kind_name(value), "",
+        "invalid_json");
   }
   ChatRequest req;
   req.body = std::move(value.get_object());
@@ -177,9 +193,11 @@ std::variant<ChatRequest, core::ApiError> parse_chat_request(std::string_view te
   if (auto e = checks::model_field(o, req.model)) return *e;
 
   const auto* messages = core::find_member(o, "messages");
-  if (messages == nullptr) return core::invalid_request("messages: required field is missing", "messages");
+  if (messages == nullptr)
+    return core::invalid_request("messages: required field is missing", "messages");
   if (!messages->is_array()) return wrong_type("messages", "an array", *messages);
-  if (messages->get_array().empty()) return core::invalid_request("messages: must not be empty", "messages");
+  if (messages->get_array().empty())
+    return core::invalid_request("messages: must not be empty", "messages");
   for (std::size_t i = 0; i < messages->get_array().size(); ++i) {
     if (auto e = check_message(messages->get_array()[i], i)) return *e;
   }
@@ -191,9 +209,11 @@ std::variant<ChatRequest, core::ApiError> parse_chat_request(std::string_view te
   if (const auto* so = core::find_member(o, "stream_options"); so && !so->is_null()) {
     if (!so->is_object()) return wrong_type("stream_options", "an object", *so);
     if (!req.stream) {
-      return core::invalid_request("stream_options: only allowed when stream is true", "stream_options");
+      return core::invalid_request("stream_options: only allowed when stream is true",
+                                   "stream_options");
     }
-    if (const auto* iu = core::find_member(so->get_object(), "include_usage"); iu && !iu->is_null()) {
+    if (const auto* iu = core::find_member(so->get_object(), "include_usage");
+        iu && !iu->is_null()) {
       if (!iu->is_bool()) return wrong_type("stream_options.include_usage", "a boolean", *iu);
       req.include_usage = iu->get_bool();
     }

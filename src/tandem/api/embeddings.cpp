@@ -21,10 +21,11 @@ asio::awaitable<void> serve_embeddings(WorkerContext& worker, const http::Reques
     co_return;
   }
   if (!model->config->embeddings) {
-    co_await responder.send(error_response(core::invalid_request(
-        "model '" + req.model + "' is a chat model; declare an embeddings model with type = "
-        "\"embeddings\"",
-        "model")));
+    co_await responder.send(error_response(
+        core::invalid_request("model '" + req.model +
+                                  "' is a chat model; declare an embeddings model with type = "
+                                  "\"embeddings\"",
+                              "model")));
     co_return;
   }
   std::string body;

@@ -7,16 +7,16 @@ namespace tandem::api {
 std::variant<EmbeddingsRequest, core::ApiError> parse_embeddings_request(std::string_view text,
                                                                          int max_depth) {
   // The request lives for one call: an arena owned by the value holds all of its nodes.
-  auto parsed = core::parse_json(text, max_depth,
-                                 boost::json::make_shared_resource<boost::json::monotonic_resource>());
+  auto parsed = core::parse_json(
+      text, max_depth, boost::json::make_shared_resource<boost::json::monotonic_resource>());
   if (auto* err = std::get_if<core::JsonParseError>(&parsed)) {
     return core::invalid_request(err->message, "", "invalid_json");
   }
   auto& value = std::get<boost::json::value>(parsed);
   if (!value.is_object()) {
-    return core::invalid_request(std::string("request body: expected a JSON object, got ") +
-                                     core::json_kind_name(value),
-                                 "", "invalid_json");
+    return core::invalid_request(
+        std::string("request body: expected a JSON object, got ") + core::json_kind_name(value), "",
+        "invalid_json");
   }
   EmbeddingsRequest req;
   req.body = std::move(value.get_object());
@@ -25,7 +25,8 @@ std::variant<EmbeddingsRequest, core::ApiError> parse_embeddings_request(std::st
   const auto* input = core::find_member(o, "input");
   if (input == nullptr) return core::invalid_request("input: required field is missing", "input");
   if (input->is_string()) {
-    if (input->get_string().empty()) return core::invalid_request("input: must not be empty", "input");
+    if (input->get_string().empty())
+      return core::invalid_request("input: must not be empty", "input");
   } else if (input->is_array()) {
     const auto& a = input->get_array();
     if (a.empty()) return core::invalid_request("input: must not be an empty array", "input");

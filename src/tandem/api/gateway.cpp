@@ -1,8 +1,8 @@
 #include "tandem/api/gateway.h"
 
+#include <array>
 #include <boost/json.hpp>
 #include <chrono>
-#include <array>
 #include <random>
 
 #include "tandem/api/context.h"
@@ -112,12 +112,18 @@ Endpoint endpoint_of(std::string_view path) {
 
 const char* endpoint_label(Endpoint e) {
   switch (e) {
-    case Endpoint::chat: return "/v1/chat/completions";
-    case Endpoint::embeddings: return "/v1/embeddings";
-    case Endpoint::models: return "/v1/models";
-    case Endpoint::health: return "/health";
-    case Endpoint::metrics: return "/metrics";
-    case Endpoint::unknown: return "other";
+    case Endpoint::chat:
+      return "/v1/chat/completions";
+    case Endpoint::embeddings:
+      return "/v1/embeddings";
+    case Endpoint::models:
+      return "/v1/models";
+    case Endpoint::health:
+      return "/health";
+    case Endpoint::metrics:
+      return "/metrics";
+    case Endpoint::unknown:
+      return "other";
   }
   return "other";
 }
@@ -125,17 +131,17 @@ const char* endpoint_label(Endpoint e) {
 asio::awaitable<void> dispatch(WorkerContext& worker, Endpoint endpoint, http::Request& request,
                                http::Responder& responder) {
   GatewayState& state = worker.state;
-  const char* method = endpoint == Endpoint::chat || endpoint == Endpoint::embeddings ? "POST" : "GET";
+  const char* method =
+      endpoint == Endpoint::chat || endpoint == Endpoint::embeddings ? "POST" : "GET";
   if (endpoint == Endpoint::unknown) {
-    co_await responder.send(error_response(core::not_found(
-        "no endpoint " + std::string(request.path()), "unknown_endpoint")));
+    co_await responder.send(error_response(
+        core::not_found("no endpoint " + std::string(request.path()), "unknown_endpoint")));
     co_return;
   }
   if (request.method != method) {
-    auto r = error_response(core::ApiError{405, "invalid_request_error", "method_not_allowed",
-                                           std::string(endpoint_label(endpoint)) + " accepts " +
-                                               method + " only",
-                                           ""});
+    auto r = error_response(
+        core::ApiError{405, "invalid_request_error", "method_not_allowed",
+                       std::string(endpoint_label(endpoint)) + " accepts " + method + " only", ""});
     r.headers.push_back({"Allow", method});
     co_await responder.send(std::move(r));
     co_return;
@@ -147,19 +153,25 @@ asio::awaitable<void> dispatch(WorkerContext& worker, Endpoint endpoint, http::R
   bool needs_auth = endpoint != Endpoint::metrics || state.config.server.metrics_require_auth;
   if (needs_auth && state.auth.enabled()) {
     if (!state.auth.authenticate(request.header("authorization"))) {
-      auto r = error_response(core::unauthorized(
-          request.header("authorization").empty()
-              ? "missing API key: send 'Authorization: Bearer <key>'"
-              : "invalid API key"));
+      auto r = error_response(
+          core::unauthorized(request.header("authorization").empty()
+                                 ? "missing API key: send 'Authorization: Bearer <key>'"
+                                 : "invalid API key"));
       r.headers.push_back({"WWW-Authenticate", "Bearer"});
       co_await responder.send(std::move(r));
       co_return;
     }
   }
   switch (endpoint) {
-    case Endpoint::chat: co_await serve_chat_completions(worker, request, responder); break;
-    case Endpoint::embeddings: co_await serve_embeddings(worker, request, responder); break;
-    case Endpoint::models: co_await responder.send(json_response(models_list(state))); break;
+    case Endpoint::chat:
+      co_await serve_chat_completions(worker, request, responder);
+      break;
+    case Endpoint::embeddings:
+      co_await serve_embeddings(worker, request, responder);
+      break;
+    case Endpoint::models:
+      co_await responder.send(json_response(models_list(state)));
+      break;
     case Endpoint::metrics: {
       http::Response r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -167,7 +179,8 @@ asio::awaitable<void> dispatch(WorkerContext& worker, Endpoint endpoint, http::R
       co_await responder.send(std::move(r));
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -176,13 +189,16 @@ asio::awaitable<void> dispatch(WorkerContext& worker, Endpoint endpoint, http::R
 Gateway::Gateway(config::Config config)
     : state_(std::make_shared<GatewayState>(std::move(config))) {
   if (!state_->auth.enabled()) {
-    log::warn("auth_disabled", {{"reason", "no [[client_keys]] in the config: every request is accepted"}});
+    log::warn("auth_disabled",
+              {{"reason", "no [[client_keys]] in the config: every request is accepted"}});
   }
 }
 
 Gateway::~Gateway() = default;
 
-const config::Config& Gateway::config() const { return state_->config; }
+const config::Config& Gateway::config() const {
+  return state_->config;
+}
 
 namespace {
 // Each endpoint's common series, resolved once per thread: no lookups on the hot path.
@@ -211,7 +227,8 @@ http::HandlerFactory Gateway::handler_factory() {
       Endpoint endpoint = endpoint_of(request.path());
       std::string id(request.header("x-request-id").substr(0, 64));
       bool safe = !id.empty();
-      for (char c : id) safe = safe && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+      for (char c : id)
+        safe = safe && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
       if (!safe) id = request_id();
       ObservedResponder observed(responder, id);
       inflight->add(1);

@@ -3,8 +3,8 @@
 #include <boost/json.hpp>
 
 #include "tandem/core/json_util.h"
-#include "tandem/providers/openai_answer.h"
 #include "tandem/log/logger.h"
+#include "tandem/providers/openai_answer.h"
 
 namespace tandem::api {
 
@@ -18,16 +18,22 @@ std::optional<Failure> inspect_answer(std::string_view body, int status, bool ch
                                       core::Usage& usage) {
   auto scan = providers::scan_answer(body);
   if (!scan) {
-    return Failure{FailureKind::protocol, status,
-                   "upstream answered 2xx with a body that is not a JSON object", {}, {}};
+    return Failure{FailureKind::protocol,
+                   status,
+                   "upstream answered 2xx with a body that is not a JSON object",
+                   {},
+                   {}};
   }
   if (chat) {
     if (!scan->has_choices) {
       return Failure{FailureKind::protocol, status, "upstream answer has no choices array", {}, {}};
     }
     if (scan->choices > 0 && scan->filtered_choices == scan->choices) {
-      return Failure{FailureKind::content_refused, status,
-                     "upstream stopped every choice with its content filter", {}, {}};
+      return Failure{FailureKind::content_refused,
+                     status,
+                     "upstream stopped every choice with its content filter",
+                     {},
+                     {}};
     }
   }
   usage = scan->usage;

@@ -12,8 +12,8 @@ namespace tandem::api::checks {
 
 inline core::ApiError wrong_type(const std::string& path, const char* expected,
                                  const boost::json::value& got) {
-  return core::invalid_request(path + ": expected " + expected + ", got " + core::json_kind_name(got),
-                               path);
+  return core::invalid_request(
+      path + ": expected " + expected + ", got " + core::json_kind_name(got), path);
 }
 
 inline bool is_number(const boost::json::value& v) {
@@ -34,9 +34,8 @@ inline std::optional<core::ApiError> number_in(const boost::json::object& o, std
   if (!is_number(*v)) return wrong_type(path, "a number", *v);
   double d = as_double(*v);
   if (d < min || d > max) {
-    return core::invalid_request(path + ": must be between " + std::to_string(min) + " and " +
-                                     std::to_string(max),
-                                 path);
+    return core::invalid_request(
+        path + ": must be between " + std::to_string(min) + " and " + std::to_string(max), path);
   }
   return std::nullopt;
 }
@@ -59,7 +58,8 @@ inline std::optional<core::ApiError> integer_in(const boost::json::object& o, st
   } else if (v->is_double()) {
     double d = v->get_double();
     if (!(d >= -0x1p63 && d < 0x1p63)) return out_of_range();  // also rejects NaN
-    if (d != static_cast<double>(static_cast<std::int64_t>(d))) return wrong_type(path, "an integer", *v);
+    if (d != static_cast<double>(static_cast<std::int64_t>(d)))
+      return wrong_type(path, "an integer", *v);
     n = static_cast<std::int64_t>(d);
   } else {
     return wrong_type(path, "an integer", *v);
@@ -68,8 +68,9 @@ inline std::optional<core::ApiError> integer_in(const boost::json::object& o, st
   return std::nullopt;
 }
 
-inline std::optional<core::ApiError> optional_kind(const boost::json::object& o, std::string_view key,
-                                                   boost::json::kind kind, const char* expected) {
+inline std::optional<core::ApiError> optional_kind(const boost::json::object& o,
+                                                   std::string_view key, boost::json::kind kind,
+                                                   const char* expected) {
   const auto* v = core::find_member(o, key);
   if (v == nullptr || v->is_null()) return std::nullopt;
   if (v->kind() != kind) return wrong_type(std::string(key), expected, *v);

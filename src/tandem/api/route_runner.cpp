@@ -43,13 +43,25 @@ double unit_random() {
 Failure failure_from(const http::ClientError& e) {
   Failure f;
   switch (e.kind) {
-    case http::ClientErrorKind::connect: f.kind = FailureKind::connect; break;
-    case http::ClientErrorKind::timeout: f.kind = FailureKind::timeout; break;
-    case http::ClientErrorKind::tls: f.kind = FailureKind::tls; break;
+    case http::ClientErrorKind::connect:
+      f.kind = FailureKind::connect;
+      break;
+    case http::ClientErrorKind::timeout:
+      f.kind = FailureKind::timeout;
+      break;
+    case http::ClientErrorKind::tls:
+      f.kind = FailureKind::tls;
+      break;
     case http::ClientErrorKind::protocol:
-    case http::ClientErrorKind::too_large: f.kind = FailureKind::protocol; break;
-    case http::ClientErrorKind::cancelled: f.kind = FailureKind::cancelled; break;
-    default: f.kind = FailureKind::reset; break;
+    case http::ClientErrorKind::too_large:
+      f.kind = FailureKind::protocol;
+      break;
+    case http::ClientErrorKind::cancelled:
+      f.kind = FailureKind::cancelled;
+      break;
+    default:
+      f.kind = FailureKind::reset;
+      break;
   }
   f.detail = e.message;
   return f;
@@ -64,16 +76,21 @@ bool counts_against_health(FailureKind kind) {
     case FailureKind::context_length:
     case FailureKind::content_refused:
     case FailureKind::upstream_missing:
-    case FailureKind::cancelled: return false;
-    default: return true;
+    case FailureKind::cancelled:
+      return false;
+    default:
+      return true;
   }
 }
 
 std::int64_t circuit_gauge_value(routing::CircuitBreaker::State s) {
   switch (s) {
-    case routing::CircuitBreaker::State::closed: return 0;
-    case routing::CircuitBreaker::State::open: return 1;
-    case routing::CircuitBreaker::State::half_open: return 2;
+    case routing::CircuitBreaker::State::closed:
+      return 0;
+    case routing::CircuitBreaker::State::open:
+      return 1;
+    case routing::CircuitBreaker::State::half_open:
+      return 2;
   }
   return 0;
 }
@@ -100,7 +117,8 @@ asio::awaitable<ChainResult> RouteRunner::run(std::string_view model,
       if (admission == routing::CircuitBreaker::Admission::denied) {
         metrics_.upstream_attempts.with({model, label, "circuit_open"}).inc();
         result.attempt_log.emplace_back(label, "circuit_open");
-        result.failures.push_back({label, FailureKind::circuit_open, "circuit breaker open", retry});
+        result.failures.push_back(
+            {label, FailureKind::circuit_open, "circuit breaker open", retry});
         break;
       }
       ++result.attempts;
@@ -175,7 +193,8 @@ asio::awaitable<ChainResult> RouteRunner::run(std::string_view model,
 
 core::ApiError ChainResult::error(std::string_view model) const {
   if (client_error) {
-    core::ApiError e = core::invalid_request("upstream rejected the request: " + client_error->detail);
+    core::ApiError e =
+        core::invalid_request("upstream rejected the request: " + client_error->detail);
     e.status = client_error->http_status == 422 ? 422 : 400;
     return e;
   }

@@ -22,10 +22,8 @@ namespace {
 constexpr std::size_t kMaxPendingSse = 8 << 20;
 
 std::string error_event(std::string_view message, std::string_view code) {
-  boost::json::object inner{{"message", message},
-                            {"type", "upstream_error"},
-                            {"param", nullptr},
-                            {"code", code}};
+  boost::json::object inner{
+      {"message", message}, {"type", "upstream_error"}, {"param", nullptr}, {"code", code}};
   boost::json::object outer{{"error", std::move(inner)}};
   return http::format_sse(boost::json::serialize(outer));
 }
@@ -48,9 +46,9 @@ asio::awaitable<http::ClientError> read_events(http::ClientResponse& response,
   co_return http::ClientError{};
 }
 
-// A chunk without its top-level "usage" member. The usual form, `,"usage":null` exactly once, is cut
-// out of the text (inside a JSON string those quotes would be escaped, so an unescaped match is a
-// member); anything else goes through a parse and a re-serialisation.
+// A chunk without its top-level "usage" member. The usual form, `,"usage":null` exactly once, is
+// cut out of the text (inside a JSON string those quotes would be escaped, so an unescaped match is
+// a member); anything else goes through a parse and a re-serialisation.
 std::string without_usage(std::string_view data) {
   constexpr std::string_view kNullUsage = ",\"usage\":null";
   std::size_t at = data.find(kNullUsage);
@@ -76,8 +74,9 @@ asio::awaitable<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat
   std::vector<http::SseEvent> pending;
   bool upstream_done = false;
 
-  AcceptFn accept = [&](const RouteState&, http::ClientResponse& response,
-                        http::Clock::time_point deadline) -> asio::awaitable<std::optional<Failure>> {
+  AcceptFn accept =
+      [&](const RouteState&, http::ClientResponse& response,
+          http::Clock::time_point deadline) -> asio::awaitable<std::optional<Failure>> {
     parser = http::SseParser{};
     pending.clear();
     upstream_done = false;
@@ -85,21 +84,29 @@ asio::awaitable<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat
     if (type.find("text/event-stream") == std::string_view::npos) {
       std::string body;
       co_await response.read_all(body, 1 << 20, deadline);
-      co_return Failure{FailureKind::protocol, response.status(),
+      co_return Failure{FailureKind::protocol,
+                        response.status(),
                         "upstream answered a stream request with " +
                             std::string(type.empty() ? "no content type" : type),
-                        {}, {}};
+                        {},
+                        {}};
     }
     if (auto err = co_await read_events(response, parser, pending, upstream_done, deadline)) {
       co_return failure_from(err);
     }
     if (pending.empty()) {
-      co_return Failure{FailureKind::reset, response.status(),
-                        "upstream closed the stream before its first event", {}, {}};
+      co_return Failure{FailureKind::reset,
+                        response.status(),
+                        "upstream closed the stream before its first event",
+                        {},
+                        {}};
     }
     if (auto first = providers::scan_answer(pending.front().data); first && first->has_error) {
-      co_return Failure{FailureKind::server_error, response.status(),
-                        "upstream stream began with an error: " + first->error_message, {}, {}};
+      co_return Failure{FailureKind::server_error,
+                        response.status(),
+                        "upstream stream began with an error: " + first->error_message,
+                        {},
+                        {}};
     }
     co_return std::nullopt;
   };
@@ -117,7 +124,8 @@ asio::awaitable<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat
   const std::string& label = chain.route->route.label;
   const auto& pconf = chain.route->provider->config();
   http::Headers headers = route_headers(chain, nullptr);
-  headers.push_back({"Trailer", "x-tandem-cost-usd, x-tandem-prompt-tokens, x-tandem-completion-tokens"});
+  headers.push_back(
+      {"Trailer", "x-tandem-cost-usd, x-tandem-prompt-tokens, x-tandem-completion-tokens"});
   if (!co_await responder.begin_stream(200, "text/event-stream", std::move(headers))) co_return;
 
   core::Usage usage;
@@ -187,7 +195,8 @@ asio::awaitable<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat
                 {"x-tandem-prompt-tokens", std::to_string(charge.usage.prompt_tokens)},
                 {"x-tandem-completion-tokens", std::to_string(charge.usage.completion_tokens)}};
     // Also as an SSE comment, which every SSE client ignores but a person can read.
-    tail = ": tandem route=" + label + " cost_usd=" + core::format_usd(charge.cost_pico_usd) + "\n\n";
+    tail =
+        ": tandem route=" + label + " cost_usd=" + core::format_usd(charge.cost_pico_usd) + "\n\n";
   }
   if (!failure.empty()) {
     metrics.stream_errors.with({chat.model, label}).inc();

@@ -1,10 +1,10 @@
 #include "tandem/config/config_loader.h"
 
+#include <toml++/toml.h>
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace tandem::config {
 
@@ -122,8 +122,7 @@ class TableReader {
       return false;
     }
     if (!micro) {
-      error_at(*node, qualified(key),
-               "must be a non-negative USD amount with at most 6 decimals");
+      error_at(*node, qualified(key), "must be a non-negative USD amount with at most 6 decimals");
       return false;
     }
     out = *micro;
@@ -236,8 +235,8 @@ void read_model(TableReader& r, ModelConfig& m, const std::vector<ProviderConfig
     const toml::table* t = item.as_table();
     if (t == nullptr) {
       std::ostringstream out;
-      out << source << ':' << item.source().begin.line << ':' << item.source().begin.column
-          << ": " << path << ": must be a table {provider = \"...\", model = \"...\"}";
+      out << source << ':' << item.source().begin.line << ':' << item.source().begin.column << ": "
+          << path << ": must be a table {provider = \"...\", model = \"...\"}";
       errors.push_back(out.str());
       continue;
     }

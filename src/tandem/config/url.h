@@ -9,7 +9,7 @@ namespace tandem::config {
 
 struct Url {
   bool tls = false;
-  std::string host;       // without brackets for IPv6 literals
+  std::string host;  // without brackets for IPv6 literals
   std::uint16_t port = 0;
   std::string base_path;  // without trailing '/', may be empty: "/v1"
 

@@ -40,7 +40,8 @@ std::string to_json(const ApiError& error) {
   boost::json::object inner;
   inner["message"] = error.message;
   inner["type"] = error.type;
-  inner["param"] = error.param.empty() ? boost::json::value(nullptr) : boost::json::value(error.param);
+  inner["param"] =
+      error.param.empty() ? boost::json::value(nullptr) : boost::json::value(error.param);
   inner["code"] = error.code.empty() ? boost::json::value(nullptr) : boost::json::value(error.code);
   boost::json::object outer;
   outer["error"] = std::move(inner);

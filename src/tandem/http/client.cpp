@@ -22,14 +22,22 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 const char* to_string(ClientErrorKind kind) {
   switch (kind) {
-    case ClientErrorKind::none: return "none";
-    case ClientErrorKind::connect: return "connect";
-    case ClientErrorKind::tls: return "tls";
-    case ClientErrorKind::timeout: return "timeout";
-    case ClientErrorKind::reset: return "reset";
-    case ClientErrorKind::protocol: return "protocol";
-    case ClientErrorKind::cancelled: return "cancelled";
-    case ClientErrorKind::too_large: return "too_large";
+    case ClientErrorKind::none:
+      return "none";
+    case ClientErrorKind::connect:
+      return "connect";
+    case ClientErrorKind::tls:
+      return "tls";
+    case ClientErrorKind::timeout:
+      return "timeout";
+    case ClientErrorKind::reset:
+      return "reset";
+    case ClientErrorKind::protocol:
+      return "protocol";
+    case ClientErrorKind::cancelled:
+      return "cancelled";
+    case ClientErrorKind::too_large:
+      return "too_large";
   }
   return "unknown";
 }
@@ -172,8 +180,12 @@ ClientResponse::~ClientResponse() {
   }
 }
 
-int ClientResponse::status() const { return static_cast<int>(impl_->parser.get().result_int()); }
-const Headers& ClientResponse::headers() const { return impl_->headers; }
+int ClientResponse::status() const {
+  return static_cast<int>(impl_->parser.get().result_int());
+}
+const Headers& ClientResponse::headers() const {
+  return impl_->headers;
+}
 
 asio::awaitable<ClientError> ClientResponse::read_some(std::string& out, bool& done,
                                                        Clock::time_point deadline) {
@@ -237,15 +249,20 @@ asio::awaitable<ClientError> open_connection(asio::io_context& ioc, const Endpoi
     c.tcp().cancel();
   });
   auto [rec, results] = co_await resolver.async_resolve(e.host, std::to_string(e.port), nothrow);
-  if (cancel != nullptr && cancel->cancelled()) co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
-  if (rec) co_return ClientError{ClientErrorKind::connect, "cannot resolve " + e.host + ": " + rec.message()};
+  if (cancel != nullptr && cancel->cancelled())
+    co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+  if (rec)
+    co_return ClientError{ClientErrorKind::connect,
+                          "cannot resolve " + e.host + ": " + rec.message()};
   c.tcp().expires_after(connect_timeout);
   auto [cec, ep] = co_await c.tcp().async_connect(results, nothrow);
-  if (cancel != nullptr && cancel->cancelled()) co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+  if (cancel != nullptr && cancel->cancelled())
+    co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
   if (cec) {
     if (cec == beast::error::timeout) {
-      co_return ClientError{ClientErrorKind::timeout,
-                            "connect timed out after " + std::to_string(connect_timeout.count()) + " ms"};
+      co_return ClientError{
+          ClientErrorKind::timeout,
+          "connect timed out after " + std::to_string(connect_timeout.count()) + " ms"};
     }
     co_return ClientError{ClientErrorKind::connect, "connect failed: " + cec.message()};
   }
@@ -257,7 +274,8 @@ asio::awaitable<ClientError> open_connection(asio::io_context& ioc, const Endpoi
     }
     if (e.verify_tls) c.tls->set_verify_callback(ssl::host_name_verification(e.host));
     auto [hec] = co_await c.tls->async_handshake(ssl::stream_base::client, nothrow);
-    if (cancel != nullptr && cancel->cancelled()) co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+    if (cancel != nullptr && cancel->cancelled())
+      co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
     if (hec) {
       if (hec == beast::error::timeout) {
         co_return ClientError{ClientErrorKind::timeout, "TLS handshake timed out"};
@@ -322,9 +340,8 @@ asio::awaitable<HttpClient::Result> HttpClient::send(const Endpoint& endpoint,
     if (cancel != nullptr) impl->hook = cancel->add_hook([c] { c->tcp().cancel(); });
 
     c->tcp().expires_at(deadline);
-    auto [wec, wn] = co_await with_stream(*c, [&](auto& s) {
-      return asio::async_write(s, asio::buffer(wire), nothrow);
-    });
+    auto [wec, wn] = co_await with_stream(
+        *c, [&](auto& s) { return asio::async_write(s, asio::buffer(wire), nothrow); });
     boost::system::error_code ec = wec;
     if (!ec) {
       auto [rec, rn] = co_await with_stream(*c, [&](auto& s) {
@@ -339,8 +356,8 @@ asio::awaitable<HttpClient::Result> HttpClient::send(const Endpoint& endpoint,
       ClientErrorKind kind = classify(ec, cancelled);
       // A reused connection the upstream closed while idle: retry once on a fresh one.
       if (reused && kind == ClientErrorKind::reset) continue;
-      std::string what = kind == ClientErrorKind::timeout ? "no response before the deadline"
-                                                          : ec.message();
+      std::string what =
+          kind == ClientErrorKind::timeout ? "no response before the deadline" : ec.message();
       co_return Result{nullptr, {kind, what}};
     }
     for (const auto& field : impl->parser.get()) {

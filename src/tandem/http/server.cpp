@@ -32,7 +32,7 @@ struct Worker {
   std::optional<tcp::acceptor> acceptor;
   std::thread thread;
   std::atomic<int> connections{0};
-  bool draining = false;                       // touched on this worker's thread only
+  bool draining = false;                        // touched on this worker's thread only
   std::unordered_set<beast::tcp_stream*> idle;  // connections waiting for a request
 };
 
@@ -154,7 +154,8 @@ class SessionResponder final : public Responder {
   void append_head(std::string& out, int status, std::string_view content_type,
                    const Headers& headers, bool keep_alive) {
     if (status == 200) {
-      out += version_ == 10 ? "HTTP/1.0 200 OK\r\nServer: tandem\r\n" : "HTTP/1.1 200 OK\r\nServer: tandem\r\n";
+      out += version_ == 10 ? "HTTP/1.0 200 OK\r\nServer: tandem\r\n"
+                            : "HTTP/1.1 200 OK\r\nServer: tandem\r\n";
     } else {
       out += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
       out += std::to_string(status);
@@ -223,7 +224,8 @@ asio::awaitable<void> lingering_close(beast::tcp_stream& stream) {
   stream.socket().close(ec);
 }
 
-asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options, tcp::socket socket) {
+asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options,
+                                  tcp::socket socket) {
   worker.connections.fetch_add(1);
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
@@ -413,7 +415,9 @@ void Server::start() {
   impl_->started = true;
 }
 
-std::uint16_t Server::port() const { return impl_->bound_port; }
+std::uint16_t Server::port() const {
+  return impl_->bound_port;
+}
 
 int Server::open_connections() const {
   int n = 0;

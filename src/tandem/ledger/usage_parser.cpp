@@ -13,8 +13,10 @@ bool read_count(const boost::json::object& usage, std::string_view key, std::int
   const boost::json::value* v = core::find_member(usage, key);
   if (v == nullptr || v->is_null()) return !required;
   std::int64_t n = -1;
-  if (v->is_int64()) n = v->get_int64();
-  else if (v->is_uint64() && v->get_uint64() < (1ULL << 40)) n = static_cast<std::int64_t>(v->get_uint64());
+  if (v->is_int64())
+    n = v->get_int64();
+  else if (v->is_uint64() && v->get_uint64() < (1ULL << 40))
+    n = static_cast<std::int64_t>(v->get_uint64());
   if (n < 0 || n >= (1LL << 40)) return false;
   out = n;
   return true;
@@ -39,7 +41,8 @@ std::optional<core::Usage> parse_usage(const boost::json::object& response) {
 Charge charge(const core::Usage& usage, const core::Price& price) {
   Charge c;
   c.usage = usage;
-  if (usage.known) c.cost_pico_usd = core::cost_pico_usd(price, usage.prompt_tokens, usage.completion_tokens);
+  if (usage.known)
+    c.cost_pico_usd = core::cost_pico_usd(price, usage.prompt_tokens, usage.completion_tokens);
   return c;
 }
 

@@ -15,10 +15,14 @@ std::mutex g_write_mutex;
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
   }
   return "info";
 }
@@ -39,18 +43,27 @@ std::string timestamp() {
 }
 }  // namespace
 
-void set_level(Level level) { g_level.store(static_cast<int>(level)); }
+void set_level(Level level) {
+  g_level.store(static_cast<int>(level));
+}
 
 bool set_level(std::string_view name) {
-  if (name == "debug") set_level(Level::debug);
-  else if (name == "info") set_level(Level::info);
-  else if (name == "warn") set_level(Level::warn);
-  else if (name == "error") set_level(Level::error);
-  else return false;
+  if (name == "debug")
+    set_level(Level::debug);
+  else if (name == "info")
+    set_level(Level::info);
+  else if (name == "warn")
+    set_level(Level::warn);
+  else if (name == "error")
+    set_level(Level::error);
+  else
+    return false;
   return true;
 }
 
-bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
   boost::json::object line;

@@ -58,12 +58,14 @@ struct LabelLess {
   using Views = std::initializer_list<std::string_view>;
   bool operator()(const LabelValues& a, const LabelValues& b) const { return a < b; }
   bool operator()(const LabelValues& a, Views b) const {
-    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                        [](std::string_view x, std::string_view y) { return x < y; });
+    return std::lexicographical_compare(
+        a.begin(), a.end(), b.begin(), b.end(),
+        [](std::string_view x, std::string_view y) { return x < y; });
   }
   bool operator()(Views a, const LabelValues& b) const {
-    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                        [](std::string_view x, std::string_view y) { return x < y; });
+    return std::lexicographical_compare(
+        a.begin(), a.end(), b.begin(), b.end(),
+        [](std::string_view x, std::string_view y) { return x < y; });
   }
 };
 

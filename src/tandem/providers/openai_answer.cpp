@@ -104,7 +104,9 @@ class ScanHandler {
     return !stack_.empty() && stack_.back().place == place && stack_.back().object &&
            stack_.back().key == key;
   }
-  bool wants_string() const { return at(Place::choice, "finish_reason") || at(Place::error, "message"); }
+  bool wants_string() const {
+    return at(Place::choice, "finish_reason") || at(Place::error, "message");
+  }
 
   void open(bool object) {
     Place place = Place::other;
@@ -192,7 +194,8 @@ std::optional<AnswerScan> scan_answer(std::string_view json) {
   boost::json::basic_parser<ScanHandler> parser(options);
   error_code ec;
   std::size_t n = parser.write_some(false, json.data(), json.size(), ec);
-  if (ec || n != json.size() || !parser.done() || !parser.handler().root_is_object) return std::nullopt;
+  if (ec || n != json.size() || !parser.done() || !parser.handler().root_is_object)
+    return std::nullopt;
   AnswerScan scan = std::move(parser.handler().scan);
   if (scan.usage.known) {
     scan.usage.total_tokens = scan.usage.prompt_tokens + scan.usage.completion_tokens;

@@ -12,13 +12,13 @@
 namespace tandem::providers {
 
 struct AnswerScan {
-  bool has_choices = false;     // "choices" is an array
-  int choices = 0;              // its length
-  int filtered_choices = 0;     // choices whose finish_reason is "content_filter"
-  bool usage_member = false;    // a top-level "usage" member exists (even null)
-  core::Usage usage;            // known when "usage" is a well-formed usage object
-  bool has_error = false;       // a top-level "error" member that is not null
-  std::string error_message;    // error.message when it is a string
+  bool has_choices = false;   // "choices" is an array
+  int choices = 0;            // its length
+  int filtered_choices = 0;   // choices whose finish_reason is "content_filter"
+  bool usage_member = false;  // a top-level "usage" member exists (even null)
+  core::Usage usage;          // known when "usage" is a well-formed usage object
+  bool has_error = false;     // a top-level "error" member that is not null
+  std::string error_message;  // error.message when it is a string
 };
 
 // nullopt when `json` is not a well-formed JSON object (or nests deeper than 64 levels).

@@ -43,9 +43,12 @@ CircuitBreaker::State CircuitBreaker::state(Clock::time_point now) const {
 
 const char* to_string(CircuitBreaker::State state) {
   switch (state) {
-    case CircuitBreaker::State::closed: return "closed";
-    case CircuitBreaker::State::open: return "open";
-    case CircuitBreaker::State::half_open: return "half_open";
+    case CircuitBreaker::State::closed:
+      return "closed";
+    case CircuitBreaker::State::open:
+      return "open";
+    case CircuitBreaker::State::half_open:
+      return "half_open";
   }
   return "unknown";
 }

@@ -10,20 +10,34 @@ namespace tandem::routing {
 
 const char* to_string(FailureKind kind) {
   switch (kind) {
-    case FailureKind::connect: return "connect_error";
-    case FailureKind::timeout: return "timeout";
-    case FailureKind::reset: return "connection_reset";
-    case FailureKind::tls: return "tls_error";
-    case FailureKind::protocol: return "protocol_error";
-    case FailureKind::rate_limited: return "rate_limited";
-    case FailureKind::server_error: return "server_error";
-    case FailureKind::context_length: return "context_length_exceeded";
-    case FailureKind::content_refused: return "content_refused";
-    case FailureKind::upstream_auth: return "upstream_auth";
-    case FailureKind::upstream_missing: return "upstream_not_found";
-    case FailureKind::client_error: return "invalid_request";
-    case FailureKind::circuit_open: return "circuit_open";
-    case FailureKind::cancelled: return "cancelled";
+    case FailureKind::connect:
+      return "connect_error";
+    case FailureKind::timeout:
+      return "timeout";
+    case FailureKind::reset:
+      return "connection_reset";
+    case FailureKind::tls:
+      return "tls_error";
+    case FailureKind::protocol:
+      return "protocol_error";
+    case FailureKind::rate_limited:
+      return "rate_limited";
+    case FailureKind::server_error:
+      return "server_error";
+    case FailureKind::context_length:
+      return "context_length_exceeded";
+    case FailureKind::content_refused:
+      return "content_refused";
+    case FailureKind::upstream_auth:
+      return "upstream_auth";
+    case FailureKind::upstream_missing:
+      return "upstream_not_found";
+    case FailureKind::client_error:
+      return "invalid_request";
+    case FailureKind::circuit_open:
+      return "circuit_open";
+    case FailureKind::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -34,8 +48,10 @@ bool is_retryable(FailureKind kind) {
     case FailureKind::timeout:
     case FailureKind::reset:
     case FailureKind::rate_limited:
-    case FailureKind::server_error: return true;
-    default: return false;
+    case FailureKind::server_error:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -49,7 +65,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   if (value.empty()) return std::nullopt;
   double seconds = 0;
   auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (ec != std::errc{} || ptr != value.data() + value.size() || !(seconds >= 0 && seconds <= 86400)) {
+  if (ec != std::errc{} || ptr != value.data() + value.size() ||
+      !(seconds >= 0 && seconds <= 86400)) {
     return std::nullopt;
   }
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
@@ -57,8 +74,9 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 
 namespace {
 bool contains_lower(std::string_view haystack, std::string_view needle) {
-  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  auto it =
+      std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
   return it != haystack.end();
 }
 }  // namespace

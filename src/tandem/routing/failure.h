@@ -8,20 +8,20 @@
 namespace tandem::routing {
 
 enum class FailureKind {
-  connect,          // could not connect or resolve
-  timeout,          // no answer (or no next streamed event) in time
-  reset,            // connection dropped mid-exchange
-  tls,              // TLS handshake or certificate failure
-  protocol,         // not HTTP or not the JSON we expect
-  rate_limited,     // 429
-  server_error,     // 5xx
-  context_length,   // the upstream says the prompt does not fit its context window
-  content_refused,  // the upstream refused the content (content filter)
-  upstream_auth,    // 401/403: this provider's key is wrong; another route may work
-  upstream_missing, // 404: this provider does not serve the model
-  client_error,     // 400/422 about the request itself: no other route would do better
-  circuit_open,     // the route's circuit breaker is open
-  cancelled,        // the client went away
+  connect,           // could not connect or resolve
+  timeout,           // no answer (or no next streamed event) in time
+  reset,             // connection dropped mid-exchange
+  tls,               // TLS handshake or certificate failure
+  protocol,          // not HTTP or not the JSON we expect
+  rate_limited,      // 429
+  server_error,      // 5xx
+  context_length,    // the upstream says the prompt does not fit its context window
+  content_refused,   // the upstream refused the content (content filter)
+  upstream_auth,     // 401/403: this provider's key is wrong; another route may work
+  upstream_missing,  // 404: this provider does not serve the model
+  client_error,      // 400/422 about the request itself: no other route would do better
+  circuit_open,      // the route's circuit breaker is open
+  cancelled,         // the client went away
 };
 
 const char* to_string(FailureKind kind);
