@@ -1,6 +1,8 @@
 # The two commands of the README: `make run` and `make test`. Both set up what is missing first.
 CONFIG ?= tandem.toml
 JOBS ?= $(shell nproc)
+# ccache keys on relative paths, so a clone in another folder (CI) reuses the cache.
+export CCACHE_BASEDIR := $(CURDIR)
 
 .PHONY: setup build build-asan run test test-unit test-asan test-integration test-e2e bench format clean
 

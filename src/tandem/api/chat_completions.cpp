@@ -14,18 +14,12 @@ asio::awaitable<void> serve_chat_completions(WorkerContext& worker, const http::
     co_return;
   }
   ChatRequest& chat = std::get<ChatRequest>(parsed);
-  const ModelEntry* model = worker.state.find_model(chat.model);
-  if (model == nullptr) {
-    co_await responder.send(error_response(core::not_found(
-        "The model '" + chat.model + "' does not exist; GET /v1/models lists the models",
-        "model_not_found")));
+  auto found = find_model_for(worker.state, chat.model, false);
+  if (auto* error = std::get_if<core::ApiError>(&found)) {
+    co_await responder.send(error_response(*error));
     co_return;
   }
-  if (model->config->embeddings) {
-    co_await responder.send(error_response(core::invalid_request(
-        "model '" + chat.model + "' serves embeddings; use POST /v1/embeddings", "model")));
-    co_return;
-  }
+  const ModelEntry* model = std::get<const ModelEntry*>(found);
   if (chat.stream) {
     co_await serve_chat_stream(worker, chat, *model, responder);
     co_return;

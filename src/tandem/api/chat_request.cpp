@@ -175,22 +175,11 @@ std::optional<core::ApiError> check_stop(const boost::json::object& o) {
 }  // namespace
 
 std::variant<ChatRequest, core::ApiError> parse_chat_request(std::string_view text, int max_depth) {
-  // The request lives for one call: an arena owned by the value holds all of its nodes.
-  auto parsed = core::parse_json(
-      text, max_depth, boost::json::make_shared_resource<boost::json::monotonic_resource>());
-  if (auto* err = std::get_if<core::JsonParseError>(&parsed)) {
-    return core::invalid_request(err->message, "", "invalid_json");
-  }
-  auto& value = std::get<boost::json::value>(parsed);
-  if (!value.is_object()) {
-    return core::invalid_request(
-        std::string("request body: expected a JSON object, got ") + core::json_kind_name(value), "",
-        "invalid_json");
-  }
   ChatRequest req;
-  req.body = std::move(value.get_object());
+  auto body = checks::body_with_model(text, max_depth, req.model);
+  if (auto* error = std::get_if<core::ApiError>(&body)) return std::move(*error);
+  req.body = std::move(std::get<boost::json::object>(body));
   const auto& o = req.body;
-  if (auto e = checks::model_field(o, req.model)) return *e;
 
   const auto* messages = core::find_member(o, "messages");
   if (messages == nullptr)

@@ -13,21 +13,12 @@ asio::awaitable<void> serve_embeddings(WorkerContext& worker, const http::Reques
     co_return;
   }
   EmbeddingsRequest& req = std::get<EmbeddingsRequest>(parsed);
-  const ModelEntry* model = worker.state.find_model(req.model);
-  if (model == nullptr) {
-    co_await responder.send(error_response(core::not_found(
-        "The model '" + req.model + "' does not exist; GET /v1/models lists the models",
-        "model_not_found")));
+  auto found = find_model_for(worker.state, req.model, true);
+  if (auto* error = std::get_if<core::ApiError>(&found)) {
+    co_await responder.send(error_response(*error));
     co_return;
   }
-  if (!model->config->embeddings) {
-    co_await responder.send(error_response(
-        core::invalid_request("model '" + req.model +
-                                  "' is a chat model; declare an embeddings model with type = "
-                                  "\"embeddings\"",
-                              "model")));
-    co_return;
-  }
+  const ModelEntry* model = std::get<const ModelEntry*>(found);
   std::string body;
   core::Usage usage;
   AcceptFn accept = [&](const RouteState&, http::ClientResponse& response,

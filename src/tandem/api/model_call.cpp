@@ -92,6 +92,28 @@ http::Response error_response(const core::ApiError& error) {
   return r;
 }
 
+std::variant<const ModelEntry*, core::ApiError> find_model_for(const GatewayState& state,
+                                                               const std::string& name,
+                                                               bool embeddings) {
+  const ModelEntry* model = state.find_model(name);
+  if (model == nullptr) {
+    return core::not_found(
+        "The model '" + name + "' does not exist; GET /v1/models lists the models",
+        "model_not_found");
+  }
+  if (model->config->embeddings && !embeddings) {
+    return core::invalid_request("model '" + name + "' serves embeddings; use POST /v1/embeddings",
+                                 "model");
+  }
+  if (!model->config->embeddings && embeddings) {
+    return core::invalid_request("model '" + name +
+                                     "' is a chat model; declare an embeddings model with type = "
+                                     "\"embeddings\"",
+                                 "model");
+  }
+  return model;
+}
+
 http::Response chain_failure_response(GatewayState& state, std::string_view model,
                                       const ChainResult& chain) {
   if (!chain.client_error) state.metrics.route_failures.with({model}).inc();

@@ -3,6 +3,7 @@
 // charging its usage, the x-tandem-* response headers, and the per-model metrics.
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "tandem/api/context.h"
 #include "tandem/core/usage.h"
@@ -30,6 +31,12 @@ void record_model_call(GatewayState& state, std::string_view model, const ChainR
 http::Headers route_headers(const ChainResult& chain, const ledger::Charge* charge);
 
 http::Response error_response(const core::ApiError& error);
+
+// The model a request names, or the error to answer: 404 for an unknown model, 400 for a model of
+// the other kind (chat vs embeddings).
+std::variant<const ModelEntry*, core::ApiError> find_model_for(const GatewayState& state,
+                                                               const std::string& name,
+                                                               bool embeddings);
 
 // The answer when no route answered: the upstream's own error for a request it rejected, else the
 // chain's summary (429, 502, 504 ...). Counts the failure.

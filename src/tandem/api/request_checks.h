@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "tandem/core/api_error.h"
 #include "tandem/core/json_util.h"
@@ -77,6 +78,12 @@ inline std::optional<core::ApiError> optional_kind(const boost::json::object& o,
   return std::nullopt;
 }
 
+// A request body as a JSON object with its required "model" string. The request lives for one
+// call: an arena owned by the value holds all of its nodes.
+inline std::variant<boost::json::object, core::ApiError> body_with_model(std::string_view text,
+                                                                         int max_depth,
+                                                                         std::string& model);
+
 // The required, non-empty "model" string.
 inline std::optional<core::ApiError> model_field(const boost::json::object& o, std::string& out) {
   const auto* v = core::find_member(o, "model");
@@ -85,6 +92,24 @@ inline std::optional<core::ApiError> model_field(const boost::json::object& o, s
   if (v->get_string().empty()) return core::invalid_request("model: must not be empty", "model");
   out = v->get_string();
   return std::nullopt;
+}
+
+inline std::variant<boost::json::object, core::ApiError> body_with_model(std::string_view text,
+                                                                         int max_depth,
+                                                                         std::string& model) {
+  auto parsed = core::parse_json(
+      text, max_depth, boost::json::make_shared_resource<boost::json::monotonic_resource>());
+  if (auto* err = std::get_if<core::JsonParseError>(&parsed)) {
+    return core::invalid_request(err->message, "", "invalid_json");
+  }
+  auto& value = std::get<boost::json::value>(parsed);
+  if (!value.is_object()) {
+    return core::invalid_request(
+        std::string("request body: expected a JSON object, got ") + core::json_kind_name(value), "",
+        "invalid_json");
+  }
+  if (auto e = model_field(value.get_object(), model)) return *e;
+  return std::move(value.get_object());
 }
 
 }  // namespace tandem::api::checks
