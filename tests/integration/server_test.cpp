@@ -33,6 +33,37 @@ TEST(Server, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(d->status, 404);
 }
 
+TEST(Server, ExpectContinueIsAnsweredBeforeTheBody) {
+  Gateway gw(basic_config());
+  TestConnection c(gw.port);
+  std::string body = kChat;
+  ASSERT_TRUE(
+      c.send_raw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                 "Content-Type: application/json\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n"));
+  auto interim = c.read_response(2000);  // without the 100, the client would wait
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(c.send_raw(body));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
+TEST(Server, Http10StreamsAreNotChunked) {
+  Gateway gw(basic_config());
+  TestConnection c(gw.port);
+  std::string body = R"({"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]})";
+  ASSERT_TRUE(c.send_raw("POST /v1/chat/completions HTTP/1.0\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body));
+  // No length and no chunks: the body runs to the end of the connection.
+  std::string raw = c.read_to_close(5000);
+  EXPECT_TRUE(raw.starts_with("HTTP/1.0 200 OK\r\n")) << raw;
+  EXPECT_EQ(raw.find("Transfer-Encoding"), std::string::npos);
+  EXPECT_NE(raw.find("\r\n\r\ndata: {"), std::string::npos);
+  EXPECT_TRUE(raw.ends_with("data: [DONE]\n\n")) << raw.substr(raw.size() - 40);
+}
+
 TEST(Server, ConnectionCloseIsHonoured) {
   Gateway gw(basic_config());
   TestConnection c(gw.port);

@@ -93,6 +93,15 @@ bool TestConnection::wait_closed(int timeout_ms) {
   return false;
 }
 
+std::string TestConnection::read_to_close(int timeout_ms) {
+  long long deadline = now_ms() + timeout_ms;
+  while (now_ms() < deadline && fill(static_cast<int>(deadline - now_ms()))) {
+  }
+  std::string all = std::move(buffer_);
+  buffer_.clear();
+  return all;
+}
+
 std::optional<HttpResult> TestConnection::read_response(int timeout_ms) {
   return read_until(nullptr, timeout_ms);
 }

@@ -39,6 +39,8 @@ class TestConnection {
                                        int timeout_ms = 10'000);
   // True when the peer closes the connection within timeout_ms (reads and drops data meanwhile).
   bool wait_closed(int timeout_ms);
+  // Everything the peer sends until it closes the connection (or the timeout).
+  std::string read_to_close(int timeout_ms);
   void close();
 
  private:

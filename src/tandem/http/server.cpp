@@ -59,6 +59,7 @@ class SessionResponder final : public Responder {
     streaming_ = false;
     must_close_ = false;
     broken_ = false;
+    raw_stream_ = false;
     cancel_ = std::make_unique<CancelSignal>();
   }
 
@@ -84,14 +85,17 @@ class SessionResponder final : public Responder {
     std::string out;
     out.reserve(256);
     headers.push_back({"Cache-Control", "no-cache"});
-    append_head(out, status, content_type, headers, keep_alive_);
-    out += "Transfer-Encoding: chunked\r\n\r\n";
+    // HTTP/1.0 has no chunked encoding: the body is sent as it comes and ends with the connection.
+    raw_stream_ = version_ == 10;
+    append_head(out, status, content_type, headers, keep_alive_ && !raw_stream_);
+    out += raw_stream_ ? "\r\n" : "Transfer-Encoding: chunked\r\n\r\n";
     co_return co_await write(out);
   }
 
   asio::awaitable<bool> write_chunk(std::string data) override {
     if (broken_) co_return false;
     if (data.empty()) co_return true;  // an empty chunk would end the body
+    if (raw_stream_) co_return co_await write(data);
     char size[24];
     int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
     std::string out;
@@ -106,6 +110,10 @@ class SessionResponder final : public Responder {
     if (close_after) must_close_ = true;
     if (!streaming_) co_return;
     streaming_ = false;
+    if (raw_stream_) {
+      must_close_ = true;  // the end of the connection is the end of the body
+      co_return;
+    }
     std::string out = "0\r\n";
     for (const auto& h : trailers) append_field(out, h.name, h.value);
     out += "\r\n";
@@ -181,6 +189,7 @@ class SessionResponder final : public Responder {
   bool streaming_ = false;
   bool must_close_ = false;  // close the connection after this response
   bool broken_ = false;      // a write failed: the client is gone
+  bool raw_stream_ = false;  // an HTTP/1.0 stream: no chunked encoding
   std::unique_ptr<CancelSignal> cancel_ = std::make_unique<CancelSignal>();
 };
 
@@ -247,7 +256,20 @@ asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options,
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     parser.body_limit(options.max_body_bytes);
     stream.expires_after(options.read_timeout);
-    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+    auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow);
+    boost::system::error_code ec = hec;
+    if (!ec && !parser.is_done()) {
+      // curl and others wait (a second, for curl) for leave to send a large body.
+      if (iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(kContinue), nothrow);
+        ec = wec;
+      }
+      if (!ec) {
+        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+        ec = bec;
+      }
+    }
     if (ec) {
       std::optional<core::ApiError> error;
       if (ec == bhttp::error::body_limit) {
