@@ -10,7 +10,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libtomlplusplus-dev libcli11-dev libre2-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nginx-light wrk curl ca-certificates
+  nginx-light wrk curl ca-certificates openssl
 )
 
 missing=()
