@@ -1,4 +1,5 @@
 #include "tandem/http/client.h"
+#include "tandem/http/deadline.h"
 
 #include <poll.h>
 
@@ -49,12 +50,17 @@ constexpr auto kFreshAge = std::chrono::milliseconds(1000);
 
 struct Connection {
   std::string key;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
-  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<ssl::stream<tcp::socket>> tls;
+  std::unique_ptr<tcp::socket> plain;
+  std::unique_ptr<Deadline> deadline;  // set once the socket exists
   beast::flat_buffer buffer;
   Clock::time_point idle_since;
 
-  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+  void cancel() {
+    boost::system::error_code ignored;
+    socket().cancel(ignored);
+  }
 };
 
 // Calls fn with the connection's outermost stream, TLS or plain.
@@ -72,7 +78,7 @@ bool stale(Connection& c) {
   auto idle = Clock::now() - c.idle_since;
   if (idle > kMaxIdleAge) return true;
   if (idle < kFreshAge) return false;
-  pollfd p{c.tcp().socket().native_handle(), POLLIN, 0};
+  pollfd p{c.socket().native_handle(), POLLIN, 0};
   return ::poll(&p, 1, 0) != 0;
 }
 
@@ -106,7 +112,7 @@ class PoolService : public asio::execution_context::service {
     auto& idle = pools_[c->key];
     if (static_cast<int>(idle.size()) >= max_idle) return;
     c->idle_since = Clock::now();
-    c->tcp().expires_never();
+    c->deadline->expires_never();
     idle.push_back(std::move(c));
   }
 
@@ -138,9 +144,9 @@ class PoolService : public asio::execution_context::service {
   std::map<std::string, std::unique_ptr<ssl::context>> tls_;
 };
 
-ClientErrorKind classify(const boost::system::error_code& ec, bool cancelled) {
+ClientErrorKind classify(const boost::system::error_code& ec, bool cancelled, bool timed_out) {
   if (cancelled) return ClientErrorKind::cancelled;
-  if (ec == beast::error::timeout) return ClientErrorKind::timeout;
+  if (timed_out) return ClientErrorKind::timeout;
   if (ec.category() == asio::error::get_ssl_category() || ec == ssl::error::stream_truncated) {
     return ClientErrorKind::tls;
   }
@@ -196,7 +202,7 @@ asio::awaitable<ClientError> ClientResponse::read_some(std::string& out, bool& d
     impl.failed = true;
     co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
   }
-  impl.conn->tcp().expires_at(deadline);
+  impl.conn->deadline->expires_at(deadline);
   auto [ec, n] = co_await with_stream(*impl.conn, [&](auto& s) {
     return bhttp::async_read_some(s, impl.conn->buffer, impl.parser, nothrow);
   });
@@ -206,7 +212,7 @@ asio::awaitable<ClientError> ClientResponse::read_some(std::string& out, bool& d
   if (ec) {
     impl.failed = true;
     bool cancelled = impl.cancel != nullptr && impl.cancel->cancelled();
-    co_return ClientError{classify(ec, cancelled), ec.message()};
+    co_return ClientError{classify(ec, cancelled, impl.conn->deadline->expired()), ec.message()};
   }
   done = impl.parser.is_done();
   co_return ClientError{};
@@ -239,14 +245,14 @@ asio::awaitable<ClientError> open_connection(asio::io_context& ioc, const Endpoi
     std::string error;
     ssl::context* ctx = pool.tls_context(e.verify_tls, e.ca_file, &error);
     if (ctx == nullptr) co_return ClientError{ClientErrorKind::tls, error};
-    c.tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *ctx);
+    c.tls = std::make_unique<ssl::stream<tcp::socket>>(ioc, *ctx);
   } else {
-    c.plain = std::make_unique<beast::tcp_stream>(ioc);
+    c.plain = std::make_unique<tcp::socket>(ioc);
   }
   tcp::resolver resolver(ioc);
   CancelHook hook(cancel, [&] {
     resolver.cancel();
-    c.tcp().cancel();
+    c.cancel();
   });
   auto [rec, results] = co_await resolver.async_resolve(e.host, std::to_string(e.port), nothrow);
   if (cancel != nullptr && cancel->cancelled())
@@ -254,12 +260,13 @@ asio::awaitable<ClientError> open_connection(asio::io_context& ioc, const Endpoi
   if (rec)
     co_return ClientError{ClientErrorKind::connect,
                           "cannot resolve " + e.host + ": " + rec.message()};
-  c.tcp().expires_after(connect_timeout);
-  auto [cec, ep] = co_await c.tcp().async_connect(results, nothrow);
+  c.deadline = std::make_unique<Deadline>(ioc, c.socket());
+  c.deadline->expires_after(connect_timeout);
+  auto [cec, ep] = co_await asio::async_connect(c.socket(), results, nothrow);
   if (cancel != nullptr && cancel->cancelled())
     co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
   if (cec) {
-    if (cec == beast::error::timeout) {
+    if (c.deadline->expired()) {
       co_return ClientError{
           ClientErrorKind::timeout,
           "connect timed out after " + std::to_string(connect_timeout.count()) + " ms"};
@@ -267,7 +274,7 @@ asio::awaitable<ClientError> open_connection(asio::io_context& ioc, const Endpoi
     co_return ClientError{ClientErrorKind::connect, "connect failed: " + cec.message()};
   }
   boost::system::error_code ignored;
-  c.tcp().socket().set_option(tcp::no_delay(true), ignored);
+  c.socket().set_option(tcp::no_delay(true), ignored);
   if (c.tls) {
     if (!SSL_set_tlsext_host_name(c.tls->native_handle(), e.host.c_str())) {
       co_return ClientError{ClientErrorKind::tls, "cannot set TLS server name"};
@@ -277,13 +284,13 @@ asio::awaitable<ClientError> open_connection(asio::io_context& ioc, const Endpoi
     if (cancel != nullptr && cancel->cancelled())
       co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
     if (hec) {
-      if (hec == beast::error::timeout) {
+      if (c.deadline->expired()) {
         co_return ClientError{ClientErrorKind::timeout, "TLS handshake timed out"};
       }
       co_return ClientError{ClientErrorKind::tls, "TLS handshake failed: " + hec.message()};
     }
   }
-  c.tcp().expires_never();
+  c.deadline->expires_never();
   co_return ClientError{};
 }
 
@@ -337,9 +344,9 @@ asio::awaitable<HttpClient::Result> HttpClient::send(const Endpoint& endpoint,
     Connection* c = conn.get();
     impl->conn = std::move(conn);
     impl->cancel = cancel;
-    if (cancel != nullptr) impl->hook = cancel->add_hook([c] { c->tcp().cancel(); });
+    if (cancel != nullptr) impl->hook = cancel->add_hook([c] { c->cancel(); });
 
-    c->tcp().expires_at(deadline);
+    c->deadline->expires_at(deadline);
     auto [wec, wn] = co_await with_stream(
         *c, [&](auto& s) { return asio::async_write(s, asio::buffer(wire), nothrow); });
     boost::system::error_code ec = wec;
@@ -353,7 +360,7 @@ asio::awaitable<HttpClient::Result> HttpClient::send(const Endpoint& endpoint,
     if (ec) {
       impl->failed = true;
       ClientResponse dropped(std::move(impl));  // removes the cancel hook, drops the connection
-      ClientErrorKind kind = classify(ec, cancelled);
+      ClientErrorKind kind = classify(ec, cancelled, c->deadline->expired());
       // A reused connection the upstream closed while idle: retry once on a fresh one.
       if (reused && kind == ClientErrorKind::reset) continue;
       std::string what =

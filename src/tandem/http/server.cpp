@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "tandem/core/api_error.h"
+#include "tandem/http/deadline.h"
 #include "tandem/log/logger.h"
 
 namespace tandem::http {
@@ -28,20 +29,11 @@ namespace {
 
 struct ActiveRequest;
 
-// A client connection and its deadline. Deadlines are enforced by the worker's sweep (every
-// 50 ms) rather than by a timer per operation as beast::tcp_stream does: per-operation timers cost
-// more than the rest of the read and write path (measured), and timeouts here are seconds long.
+// A client connection and its deadline (swept by the io_context's DeadlineService).
 struct Conn {
-  explicit Conn(tcp::socket s) : socket(std::move(s)) {}
+  Conn(asio::io_context& ioc, tcp::socket s) : socket(std::move(s)), deadline(ioc, socket) {}
   tcp::socket socket;
-  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-  bool timed_out = false;  // the sweep cancelled the pending operation
-
-  void expires_after(Millis d) {
-    deadline = std::chrono::steady_clock::now() + d;
-    timed_out = false;
-  }
-  void expires_never() { deadline = std::chrono::steady_clock::time_point::max(); }
+  Deadline deadline;
 };
 
 // Member order matters: the io_context is destroyed before the handler (pending coroutine
@@ -55,7 +47,6 @@ struct Worker {
   std::thread thread;
   std::atomic<int> connections{0};
   bool draining = false;                      // touched on this worker's thread only
-  std::unordered_set<Conn*> conns;            // every open connection
   std::unordered_set<Conn*> idle;             // connections waiting for a request
   std::unordered_set<ActiveRequest*> active;  // requests whose handler is running
 };
@@ -157,9 +148,9 @@ class SessionResponder final : public Responder {
 
  private:
   asio::awaitable<bool> write(const std::string& bytes) {
-    conn_.expires_after(options_.write_timeout);
+    conn_.deadline.expires_after(options_.write_timeout);
     auto [ec, n] = co_await asio::async_write(conn_.socket, asio::buffer(bytes), nothrow);
-    conn_.expires_never();
+    conn_.deadline.expires_never();
     if (ec) broken_ = true;
     co_return !ec;
   }
@@ -226,7 +217,7 @@ struct ActiveRequest {
 
 constexpr auto kDisconnectSweep = std::chrono::milliseconds(50);
 
-// Enforces connection deadlines, and notices clients that went away while their handler runs
+// Notices clients that went away while their handler runs
 // (waiting on an upstream, streaming), so the request's CancelSignal fires and upstream work stops.
 // One poll() every 50 ms over the requests running longer than that replaces a watch operation per
 // request, which cost a tenth of the gateway's CPU per proxied request (measured).
@@ -241,14 +232,6 @@ asio::awaitable<void> sweep_disconnects(Worker& worker) {
     fds.clear();
     requests.clear();
     auto now = std::chrono::steady_clock::now();
-    for (Conn* c : worker.conns) {
-      if (now >= c->deadline) {
-        c->timed_out = true;
-        c->expires_never();
-        boost::system::error_code ignored;
-        c->socket.cancel(ignored);
-      }
-    }
     for (ActiveRequest* r : worker.active) {
       if (now - r->started < kDisconnectSweep || r->signal->cancelled()) continue;
       fds.push_back({r->socket->native_handle(), POLLIN | POLLRDHUP, 0});
@@ -274,7 +257,7 @@ asio::awaitable<void> sweep_disconnects(Worker& worker) {
 asio::awaitable<void> lingering_close(Conn& conn) {
   beast::error_code ec;
   conn.socket.shutdown(tcp::socket::shutdown_send, ec);
-  conn.expires_after(std::chrono::milliseconds(500));
+  conn.deadline.expires_after(std::chrono::milliseconds(500));
   std::array<char, 8192> sink;
   for (int i = 0; i < 128; ++i) {
     auto [rec, n] = co_await conn.socket.async_read_some(asio::buffer(sink), nothrow);
@@ -286,8 +269,7 @@ asio::awaitable<void> lingering_close(Conn& conn) {
 asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options,
                                   tcp::socket socket) {
   worker.connections.fetch_add(1);
-  Conn conn(std::move(socket));
-  worker.conns.insert(&conn);
+  Conn conn(worker.ioc, std::move(socket));
   beast::flat_buffer buffer;
   SessionResponder responder(conn, options);
   bool linger = false;
@@ -296,7 +278,7 @@ asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options,
     if (buffer.size() == 0) {
       if (worker.draining) break;
       // Idle keep-alive wait: the first byte of the next request.
-      conn.expires_after(options.idle_timeout);
+      conn.deadline.expires_after(options.idle_timeout);
       worker.idle.insert(&conn);
       auto [ec, n] = co_await conn.socket.async_read_some(buffer.prepare(4096), nothrow);
       worker.idle.erase(&conn);
@@ -306,7 +288,7 @@ asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options,
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     parser.body_limit(options.max_body_bytes);
-    conn.expires_after(options.read_timeout);
+    conn.deadline.expires_after(options.read_timeout);
     auto [hec, hn] = co_await bhttp::async_read_header(conn.socket, buffer, parser, nothrow);
     boost::system::error_code ec = hec;
     if (!ec && !parser.is_done()) {
@@ -321,10 +303,10 @@ asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options,
         ec = bec;
       }
     }
-    conn.expires_never();
+    conn.deadline.expires_never();
     if (ec) {
       std::optional<core::ApiError> error;
-      if (conn.timed_out) {
+      if (conn.deadline.expired()) {
         // Too slow (slow-loris or a stalled upload): dropped without an answer, as nginx does.
         log::debug("request_read_timeout", {{"ms", options.read_timeout.count()}});
         conn.socket.close(ec);
@@ -344,7 +326,7 @@ asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options,
       }
       if (error) {
         auto res = error_response(*error);
-        conn.expires_after(options.write_timeout);
+        conn.deadline.expires_after(options.write_timeout);
         co_await bhttp::async_write(conn.socket, res, nothrow);
         linger = true;
       }
@@ -402,7 +384,6 @@ asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options,
     conn.socket.shutdown(tcp::socket::shutdown_send, ec);
     conn.socket.close(ec);
   }
-  worker.conns.erase(&conn);
   worker.connections.fetch_sub(1);
 }
 
