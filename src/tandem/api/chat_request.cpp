@@ -175,10 +175,12 @@ std::optional<core::ApiError> check_stop(const boost::json::object& o) {
 }  // namespace
 
 std::variant<ChatRequest, core::ApiError> parse_chat_request(std::string_view text, int max_depth) {
-  ChatRequest req;
-  auto body = checks::body_with_model(text, max_depth, req.model);
+  std::string model;
+  auto body = checks::body_with_model(text, max_depth, model);
   if (auto* error = std::get_if<core::ApiError>(&body)) return std::move(*error);
-  req.body = std::move(std::get<boost::json::object>(body));
+  // Move-constructed, never assigned: assigning between two memory resources copies every node
+  // out of the request's arena (measured: a sixth of the request path's allocations).
+  ChatRequest req{std::move(model), false, false, std::move(std::get<boost::json::object>(body))};
   const auto& o = req.body;
 
   const auto* messages = core::find_member(o, "messages");

@@ -6,10 +6,12 @@ namespace tandem::api {
 
 std::variant<EmbeddingsRequest, core::ApiError> parse_embeddings_request(std::string_view text,
                                                                          int max_depth) {
-  EmbeddingsRequest req;
-  auto body = checks::body_with_model(text, max_depth, req.model);
+  std::string model;
+  auto body = checks::body_with_model(text, max_depth, model);
   if (auto* error = std::get_if<core::ApiError>(&body)) return std::move(*error);
-  req.body = std::move(std::get<boost::json::object>(body));
+  // Move-constructed, never assigned: assigning between two memory resources copies every node
+  // out of the request's arena (measured: a sixth of the request path's allocations).
+  EmbeddingsRequest req{std::move(model), std::move(std::get<boost::json::object>(body))};
   const auto& o = req.body;
   const auto* input = core::find_member(o, "input");
   if (input == nullptr) return core::invalid_request("input: required field is missing", "input");
