@@ -39,11 +39,11 @@ bool parse_bool(std::string_view v, bool& out) {
 }
 
 // Sleeps, but wakes at once when the client (the gateway) disconnects; false in that case.
-asio::awaitable<bool> sleep_ms(int ms, http::Responder& responder) {
+http::Task<bool> sleep_ms(int ms, http::Responder& responder) {
   if (ms > 0) {
-    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
+    http::Timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
     http::CancelHook hook(&responder.cancel_signal(), [&t] { t.cancel(); });
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await t.async_wait(http::use_task);
   }
   co_return !responder.cancel_signal().cancelled();
 }
@@ -208,8 +208,8 @@ std::string embeddings_json(const json::object& body, const std::string& model, 
   return json::serialize(r);
 }
 
-asio::awaitable<void> answer_chat(const Script& s, const json::object& body, std::string model,
-                                  http::Responder& responder) {
+http::Task<void> answer_chat(const Script& s, const json::object& body, std::string model,
+                             http::Responder& responder) {
   bool stream = false;
   if (const auto* v = core::find_member(body, "stream"); v && v->is_bool()) stream = v->get_bool();
   bool include_usage = false;
@@ -266,8 +266,8 @@ asio::awaitable<void> answer_chat(const Script& s, const json::object& body, std
   co_await responder.end_stream(false, {});
 }
 
-asio::awaitable<void> answer_embeddings(const Script& s, const json::object& body,
-                                        std::string model, http::Responder& responder) {
+http::Task<void> answer_embeddings(const Script& s, const json::object& body, std::string model,
+                                   http::Responder& responder) {
   http::Response res;
   res.body = embeddings_json(body, model, s.usage);
   co_await responder.send(std::move(res));
@@ -335,7 +335,7 @@ MockUpstream::MockUpstream(int threads, std::uint16_t port) : state_(std::make_s
   auto state = state_;
   server_ = std::make_unique<
       http::Server>(options, [state](asio::io_context&, int) -> http::Handler {
-    return [state](http::Request& request, http::Responder& responder) -> asio::awaitable<void> {
+    return [state](http::Request& request, http::Responder& responder) -> http::Task<void> {
       std::optional<Script> script;
       {
         std::lock_guard lock(state->mutex);

@@ -4,8 +4,8 @@
 
 namespace tandem::api {
 
-asio::awaitable<void> serve_embeddings(WorkerContext& worker, const http::Request& request,
-                                       http::Responder& responder) {
+http::Task<void> serve_embeddings(WorkerContext& worker, const http::Request& request,
+                                  http::Responder& responder) {
   auto started = http::Clock::now();
   auto parsed = parse_embeddings_request(request.body, worker.state.config.server.max_json_depth);
   if (auto* error = std::get_if<core::ApiError>(&parsed)) {

@@ -7,13 +7,13 @@
 namespace tandem::api {
 
 // POST /v1/chat/completions (non-streamed and streamed).
-asio::awaitable<void> serve_chat_completions(WorkerContext& worker, const http::Request& request,
-                                             http::Responder& responder);
+http::Task<void> serve_chat_completions(WorkerContext& worker, const http::Request& request,
+                                        http::Responder& responder);
 // The streamed half of chat completions: SSE relay with exact usage and error events.
-asio::awaitable<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
-                                        const ModelEntry& model, http::Responder& responder);
+http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
+                                   const ModelEntry& model, http::Responder& responder);
 // POST /v1/embeddings.
-asio::awaitable<void> serve_embeddings(WorkerContext& worker, const http::Request& request,
-                                       http::Responder& responder);
+http::Task<void> serve_embeddings(WorkerContext& worker, const http::Request& request,
+                                  http::Responder& responder);
 
 }  // namespace tandem::api

@@ -55,20 +55,20 @@ std::string request_id() {
 class ObservedResponder final : public http::Responder {
  public:
   ObservedResponder(http::Responder& inner, std::string id) : inner_(inner), id_(std::move(id)) {}
-  asio::awaitable<bool> send(http::Response r) override {
+  http::Task<bool> send(http::Response r) override {
     status_ = r.status;
     r.headers.push_back({"x-request-id", id_});
     co_return co_await inner_.send(std::move(r));
   }
-  asio::awaitable<bool> begin_stream(int status, std::string type, http::Headers h) override {
+  http::Task<bool> begin_stream(int status, std::string type, http::Headers h) override {
     status_ = status;
     h.push_back({"x-request-id", id_});
     co_return co_await inner_.begin_stream(status, std::move(type), std::move(h));
   }
-  asio::awaitable<bool> write_chunk(std::string data) override {
+  http::Task<bool> write_chunk(std::string data) override {
     co_return co_await inner_.write_chunk(std::move(data));
   }
-  asio::awaitable<void> end_stream(bool close_after, http::Headers trailers) override {
+  http::Task<void> end_stream(bool close_after, http::Headers trailers) override {
     co_await inner_.end_stream(close_after, std::move(trailers));
   }
   void reset_connection() override { inner_.reset_connection(); }
@@ -128,8 +128,8 @@ const char* endpoint_label(Endpoint e) {
   return "other";
 }
 
-asio::awaitable<void> dispatch(WorkerContext& worker, Endpoint endpoint, http::Request& request,
-                               http::Responder& responder) {
+http::Task<void> dispatch(WorkerContext& worker, Endpoint endpoint, http::Request& request,
+                          http::Responder& responder) {
   GatewayState& state = worker.state;
   const char* method =
       endpoint == Endpoint::chat || endpoint == Endpoint::embeddings ? "POST" : "GET";
@@ -221,7 +221,7 @@ http::HandlerFactory Gateway::handler_factory() {
     }
     metrics::Gauge* inflight = &state->metrics.inflight.with({});
     return [worker, series, inflight](http::Request& request,
-                                      http::Responder& responder) -> asio::awaitable<void> {
+                                      http::Responder& responder) -> http::Task<void> {
       auto started = http::Clock::now();
       auto& metrics = worker->state.metrics;
       Endpoint endpoint = endpoint_of(request.path());

@@ -42,10 +42,9 @@ std::optional<Failure> inspect_answer(std::string_view body, int status, bool ch
 
 }  // namespace
 
-asio::awaitable<std::optional<Failure>> read_json_answer(http::ClientResponse& response,
-                                                         http::Clock::time_point deadline,
-                                                         bool chat, std::string& body,
-                                                         core::Usage& usage) {
+http::Task<std::optional<Failure>> read_json_answer(http::ClientResponse& response,
+                                                    http::Clock::time_point deadline, bool chat,
+                                                    std::string& body, core::Usage& usage) {
   body.clear();
   if (auto err = co_await response.read_all(body, kMaxUpstreamBody, deadline)) {
     co_return failure_from(err);

@@ -18,10 +18,10 @@ constexpr std::size_t kMaxUpstreamBody = 64 << 20;
 // Reads a non-streamed 2xx answer into `body` and its usage into `usage`. A body that is not a
 // JSON object, or (for chat) whose every choice was stopped by a content filter, is a Failure
 // so the chain moves on.
-asio::awaitable<std::optional<routing::Failure>> read_json_answer(http::ClientResponse& response,
-                                                                  http::Clock::time_point deadline,
-                                                                  bool chat, std::string& body,
-                                                                  core::Usage& usage);
+http::Task<std::optional<routing::Failure>> read_json_answer(http::ClientResponse& response,
+                                                             http::Clock::time_point deadline,
+                                                             bool chat, std::string& body,
+                                                             core::Usage& usage);
 
 // Counts tokens, cost, fallbacks and latency for a call answered by `chain.route`.
 void record_model_call(GatewayState& state, std::string_view model, const ChainResult& chain,

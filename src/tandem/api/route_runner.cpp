@@ -101,10 +101,10 @@ RouteRunner::RouteRunner(asio::io_context& ioc, http::HttpClient& client,
                          metrics::GatewayMetrics& metrics)
     : ioc_(ioc), client_(client), metrics_(metrics) {}
 
-asio::awaitable<ChainResult> RouteRunner::run(std::string_view model,
-                                              const std::vector<RouteState*>& routes,
-                                              std::string_view path, const BodyFn& body_for,
-                                              const AcceptFn& accept, http::CancelSignal* cancel) {
+http::Task<ChainResult> RouteRunner::run(std::string_view model,
+                                         const std::vector<RouteState*>& routes,
+                                         std::string_view path, const BodyFn& body_for,
+                                         const AcceptFn& accept, http::CancelSignal* cancel) {
   ChainResult result;
   for (std::size_t index = 0; index < routes.size(); ++index) {
     RouteState& state = *routes[index];
@@ -179,9 +179,9 @@ asio::awaitable<ChainResult> RouteRunner::run(std::string_view model,
         result.failures.push_back({label, failure->kind, failure->detail, retry + 1});
         break;
       }
-      asio::steady_timer timer(ioc_, *delay);
+      http::Timer timer(ioc_, *delay);
       http::CancelHook hook(cancel, [&timer] { timer.cancel(); });
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await timer.async_wait(http::use_task);
       if (cancel != nullptr && cancel->cancelled()) {
         result.cancelled = true;
         co_return result;

@@ -71,7 +71,7 @@ struct ChainResult {
 };
 
 // Reads what the caller needs from a 2xx response head; a Failure moves on to the next route.
-using AcceptFn = std::function<asio::awaitable<std::optional<routing::Failure>>(
+using AcceptFn = std::function<http::Task<std::optional<routing::Failure>>(
     const RouteState& route, http::ClientResponse& response, http::Clock::time_point deadline)>;
 using BodyFn = std::function<std::string(const RouteState& route)>;
 
@@ -82,9 +82,9 @@ class RouteRunner {
  public:
   RouteRunner(asio::io_context& ioc, http::HttpClient& client, metrics::GatewayMetrics& metrics);
 
-  asio::awaitable<ChainResult> run(std::string_view model, const std::vector<RouteState*>& routes,
-                                   std::string_view path, const BodyFn& body_for,
-                                   const AcceptFn& accept, http::CancelSignal* cancel);
+  http::Task<ChainResult> run(std::string_view model, const std::vector<RouteState*>& routes,
+                              std::string_view path, const BodyFn& body_for, const AcceptFn& accept,
+                              http::CancelSignal* cancel);
 
  private:
   asio::io_context& ioc_;

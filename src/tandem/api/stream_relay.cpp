@@ -29,10 +29,9 @@ std::string error_event(std::string_view message, std::string_view code) {
 }
 
 // Reads until at least one complete event is pending, the body ends, or an error.
-asio::awaitable<http::ClientError> read_events(http::ClientResponse& response,
-                                               http::SseParser& parser,
-                                               std::vector<http::SseEvent>& pending, bool& done,
-                                               http::Clock::time_point deadline) {
+http::Task<http::ClientError> read_events(http::ClientResponse& response, http::SseParser& parser,
+                                          std::vector<http::SseEvent>& pending, bool& done,
+                                          http::Clock::time_point deadline) {
   std::string chunk;
   while (pending.empty() && !done) {
     chunk.clear();
@@ -66,17 +65,16 @@ std::string without_usage(std::string_view data) {
 
 }  // namespace
 
-asio::awaitable<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
-                                        const ModelEntry& model, http::Responder& responder) {
+http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
+                                   const ModelEntry& model, http::Responder& responder) {
   auto started = http::Clock::now();
   auto& metrics = worker.state.metrics;
   http::SseParser parser;
   std::vector<http::SseEvent> pending;
   bool upstream_done = false;
 
-  AcceptFn accept =
-      [&](const RouteState&, http::ClientResponse& response,
-          http::Clock::time_point deadline) -> asio::awaitable<std::optional<Failure>> {
+  AcceptFn accept = [&](const RouteState&, http::ClientResponse& response,
+                        http::Clock::time_point deadline) -> http::Task<std::optional<Failure>> {
     parser = http::SseParser{};
     pending.clear();
     upstream_done = false;

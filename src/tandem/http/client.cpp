@@ -19,7 +19,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr auto nothrow = use_task;
 
 const char* to_string(ClientErrorKind kind) {
   switch (kind) {
@@ -50,13 +50,13 @@ constexpr auto kFreshAge = std::chrono::milliseconds(1000);
 
 struct Connection {
   std::string key;
-  std::unique_ptr<ssl::stream<tcp::socket>> tls;
-  std::unique_ptr<tcp::socket> plain;
+  std::unique_ptr<ssl::stream<Socket>> tls;
+  std::unique_ptr<Socket> plain;
   std::unique_ptr<Deadline> deadline;  // set once the socket exists
   beast::flat_buffer buffer;
   Clock::time_point idle_since;
 
-  tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+  Socket& socket() { return tls ? tls->next_layer() : *plain; }
   void cancel() {
     boost::system::error_code ignored;
     socket().cancel(ignored);
@@ -193,8 +193,8 @@ const Headers& ClientResponse::headers() const {
   return impl_->headers;
 }
 
-asio::awaitable<ClientError> ClientResponse::read_some(std::string& out, bool& done,
-                                                       Clock::time_point deadline) {
+Task<ClientError> ClientResponse::read_some(std::string& out, bool& done,
+                                            Clock::time_point deadline) {
   auto& impl = *impl_;
   done = impl.parser.is_done();
   if (done) co_return ClientError{};
@@ -218,8 +218,8 @@ asio::awaitable<ClientError> ClientResponse::read_some(std::string& out, bool& d
   co_return ClientError{};
 }
 
-asio::awaitable<ClientError> ClientResponse::read_all(std::string& out, std::size_t limit,
-                                                      Clock::time_point deadline) {
+Task<ClientError> ClientResponse::read_all(std::string& out, std::size_t limit,
+                                           Clock::time_point deadline) {
   bool done = false;
   while (!done) {
     ClientError err = co_await read_some(out, done, deadline);
@@ -237,19 +237,18 @@ HttpClient::HttpClient(asio::io_context& ioc) : ioc_(ioc) {}
 
 namespace {
 
-asio::awaitable<ClientError> open_connection(asio::io_context& ioc, const Endpoint& e,
-                                             Connection& c, Millis connect_timeout,
-                                             CancelSignal* cancel) {
+Task<ClientError> open_connection(asio::io_context& ioc, const Endpoint& e, Connection& c,
+                                  Millis connect_timeout, CancelSignal* cancel) {
   PoolService& pool = asio::use_service<PoolService>(ioc);
   if (e.tls) {
     std::string error;
     ssl::context* ctx = pool.tls_context(e.verify_tls, e.ca_file, &error);
     if (ctx == nullptr) co_return ClientError{ClientErrorKind::tls, error};
-    c.tls = std::make_unique<ssl::stream<tcp::socket>>(ioc, *ctx);
+    c.tls = std::make_unique<ssl::stream<Socket>>(ioc, *ctx);
   } else {
-    c.plain = std::make_unique<tcp::socket>(ioc);
+    c.plain = std::make_unique<Socket>(ioc);
   }
-  tcp::resolver resolver(ioc);
+  Resolver resolver(ioc);
   CancelHook hook(cancel, [&] {
     resolver.cancel();
     c.cancel();
@@ -296,11 +295,9 @@ asio::awaitable<ClientError> open_connection(asio::io_context& ioc, const Endpoi
 
 }  // namespace
 
-asio::awaitable<HttpClient::Result> HttpClient::send(const Endpoint& endpoint,
-                                                     const OutgoingRequest& request,
-                                                     Millis connect_timeout,
-                                                     Clock::time_point deadline,
-                                                     CancelSignal* cancel) {
+Task<HttpClient::Result> HttpClient::send(const Endpoint& endpoint, const OutgoingRequest& request,
+                                          Millis connect_timeout, Clock::time_point deadline,
+                                          CancelSignal* cancel) {
   PoolService& pool = asio::use_service<PoolService>(ioc_);
   std::string key = connection_key(endpoint);
 

@@ -49,10 +49,9 @@ class ClientResponse {
   int status() const;
   const Headers& headers() const;
   // Appends the next part of the body to `out`; sets `done` when the body is complete.
-  asio::awaitable<ClientError> read_some(std::string& out, bool& done, Clock::time_point deadline);
+  Task<ClientError> read_some(std::string& out, bool& done, Clock::time_point deadline);
   // Reads the rest of the body; too_large when it exceeds `limit` bytes.
-  asio::awaitable<ClientError> read_all(std::string& out, std::size_t limit,
-                                        Clock::time_point deadline);
+  Task<ClientError> read_all(std::string& out, std::size_t limit, Clock::time_point deadline);
 
  private:
   std::unique_ptr<Impl> impl_;
@@ -68,9 +67,8 @@ class HttpClient {
   };
   // Sends the request and waits for the response head until `deadline`. A pooled connection that
   // turns out to be closed by the upstream is replaced transparently, once.
-  asio::awaitable<Result> send(const Endpoint& endpoint, const OutgoingRequest& request,
-                               Millis connect_timeout, Clock::time_point deadline,
-                               CancelSignal* cancel);
+  Task<Result> send(const Endpoint& endpoint, const OutgoingRequest& request,
+                    Millis connect_timeout, Clock::time_point deadline, CancelSignal* cancel);
 
  private:
   asio::io_context& ioc_;

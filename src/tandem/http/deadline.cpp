@@ -51,13 +51,13 @@ class DeadlineService : public asio::io_context::service {
     }
   }
 
-  asio::steady_timer timer_;
+  Timer timer_;
   std::unordered_set<Deadline*> deadlines_;
   bool armed_ = false;
   bool shut_down_ = false;
 };
 
-Deadline::Deadline(asio::io_context& ioc, asio::ip::tcp::socket& socket)
+Deadline::Deadline(asio::io_context& ioc, Socket& socket)
     : service_(asio::use_service<DeadlineService>(ioc)), socket_(socket) {
   service_.add(this);
 }

@@ -3,9 +3,9 @@
 // the socket's pending operations are cancelled and expired() says why. This replaces a timer per
 // operation (beast::tcp_stream's way), which cost more than the rest of the I/O path on proxied
 // requests (measured); the timeouts it serves are seconds long, so 50 ms of slack is harmless.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+
+#include "tandem/http/message.h"
 
 namespace tandem::http {
 
@@ -15,7 +15,7 @@ class Deadline {
  public:
   using Clock = std::chrono::steady_clock;
 
-  Deadline(boost::asio::io_context& ioc, boost::asio::ip::tcp::socket& socket);
+  Deadline(boost::asio::io_context& ioc, Socket& socket);
   ~Deadline();
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
@@ -32,7 +32,7 @@ class Deadline {
  private:
   friend class DeadlineService;
   DeadlineService& service_;
-  boost::asio::ip::tcp::socket& socket_;
+  Socket& socket_;
   Clock::time_point at_ = Clock::time_point::max();
   bool expired_ = false;
 };

@@ -1,8 +1,12 @@
 #pragma once
 // Plain HTTP types shared by the server, the client and the handlers. Beast stays inside
 // server.cpp and client.cpp: everything else sees only these types, which keeps compile times low.
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -14,6 +18,20 @@ namespace tandem::http {
 
 namespace asio = boost::asio;
 using Millis = std::chrono::milliseconds;
+
+// Every coroutine and socket lives on one thread's io_context. Naming its executor type, instead
+// of Asio's default type-erased any_io_executor, saves a type-erased copy at every suspension and
+// every outstanding-work count (measured on the proxy path).
+using Executor = asio::io_context::executor_type;
+template <typename T = void>
+using Task = asio::awaitable<T, Executor>;
+using Socket = asio::basic_stream_socket<asio::ip::tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<asio::ip::tcp, Executor>;
+using Resolver = asio::ip::basic_resolver<asio::ip::tcp, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Executor>;
+// Completion token for Task coroutines: errors come back as values, never as exceptions.
+constexpr auto use_task = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
 struct Header {
   std::string name;
@@ -75,14 +93,13 @@ class Responder {
  public:
   virtual ~Responder() = default;
   // A complete response. Returns false when it could not be written (client gone).
-  virtual asio::awaitable<bool> send(Response response) = 0;
+  virtual Task<bool> send(Response response) = 0;
   // Starts a chunked response; then write_chunk any number of times, then end_stream.
-  virtual asio::awaitable<bool> begin_stream(int status, std::string content_type,
-                                             Headers headers) = 0;
-  virtual asio::awaitable<bool> write_chunk(std::string data) = 0;
+  virtual Task<bool> begin_stream(int status, std::string content_type, Headers headers) = 0;
+  virtual Task<bool> write_chunk(std::string data) = 0;
   // Ends the chunked body, with optional trailer fields (announced in a "Trailer" header at
   // begin_stream). With close_after, the connection is closed afterwards.
-  virtual asio::awaitable<void> end_stream(bool close_after, Headers trailers) = 0;
+  virtual Task<void> end_stream(bool close_after, Headers trailers) = 0;
   // Drops the connection with a TCP reset, mid-response if need be.
   virtual void reset_connection() = 0;
   // Fires when the client disconnects while the handler runs.
@@ -90,7 +107,7 @@ class Responder {
   virtual bool responded() const = 0;
 };
 
-using Handler = std::function<asio::awaitable<void>(Request&, Responder&)>;
+using Handler = std::function<Task<void>(Request&, Responder&)>;
 // Called once on each server thread, so handlers can own per-thread state (connection pools).
 using HandlerFactory = std::function<Handler(asio::io_context&, int thread_index)>;
 

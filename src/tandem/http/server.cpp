@@ -23,7 +23,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr auto nothrow = use_task;
 
 namespace {
 
@@ -31,8 +31,8 @@ struct ActiveRequest;
 
 // A client connection and its deadline (swept by the io_context's DeadlineService).
 struct Conn {
-  Conn(asio::io_context& ioc, tcp::socket s) : socket(std::move(s)), deadline(ioc, socket) {}
-  tcp::socket socket;
+  Conn(asio::io_context& ioc, Socket s) : socket(std::move(s)), deadline(ioc, socket) {}
+  Socket socket;
   Deadline deadline;
 };
 
@@ -43,7 +43,7 @@ struct Worker {
   Handler handler;
   // One thread runs it; other threads only post() to it (shutdown), so reactor I/O needs no locks.
   asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
-  std::optional<tcp::acceptor> acceptor;
+  std::optional<Acceptor> acceptor;
   std::thread thread;
   std::atomic<int> connections{0};
   bool draining = false;                      // touched on this worker's thread only
@@ -79,7 +79,7 @@ class SessionResponder final : public Responder {
 
   // Responses are serialised by hand into one buffer and written with one call: Beast's generic
   // serializer cost more CPU than everything else a proxied request does (measured with perf).
-  asio::awaitable<bool> send(Response response) override {
+  Task<bool> send(Response response) override {
     responded_ = true;
     std::string out;
     out.reserve(160 + response.body.size() + 64 * response.headers.size());
@@ -92,8 +92,7 @@ class SessionResponder final : public Responder {
     co_return co_await write(out);
   }
 
-  asio::awaitable<bool> begin_stream(int status, std::string content_type,
-                                     Headers headers) override {
+  Task<bool> begin_stream(int status, std::string content_type, Headers headers) override {
     responded_ = true;
     streaming_ = true;
     std::string out;
@@ -106,7 +105,7 @@ class SessionResponder final : public Responder {
     co_return co_await write(out);
   }
 
-  asio::awaitable<bool> write_chunk(std::string data) override {
+  Task<bool> write_chunk(std::string data) override {
     if (broken_) co_return false;
     if (data.empty()) co_return true;  // an empty chunk would end the body
     if (raw_stream_) co_return co_await write(data);
@@ -120,7 +119,7 @@ class SessionResponder final : public Responder {
     co_return co_await write(out);
   }
 
-  asio::awaitable<void> end_stream(bool close_after, Headers trailers) override {
+  Task<void> end_stream(bool close_after, Headers trailers) override {
     if (close_after) must_close_ = true;
     if (!streaming_) co_return;
     streaming_ = false;
@@ -147,7 +146,7 @@ class SessionResponder final : public Responder {
   bool must_close() const { return must_close_ || broken_ || streaming_; }
 
  private:
-  asio::awaitable<bool> write(const std::string& bytes) {
+  Task<bool> write(const std::string& bytes) {
     conn_.deadline.expires_after(options_.write_timeout);
     auto [ec, n] = co_await asio::async_write(conn_.socket, asio::buffer(bytes), nothrow);
     conn_.deadline.expires_never();
@@ -210,7 +209,7 @@ class SessionResponder final : public Responder {
 
 // A request whose handler is running, for the disconnect sweep.
 struct ActiveRequest {
-  tcp::socket* socket;
+  Socket* socket;
   CancelSignal* signal;
   std::chrono::steady_clock::time_point started;
 };
@@ -221,8 +220,8 @@ constexpr auto kDisconnectSweep = std::chrono::milliseconds(50);
 // (waiting on an upstream, streaming), so the request's CancelSignal fires and upstream work stops.
 // One poll() every 50 ms over the requests running longer than that replaces a watch operation per
 // request, which cost a tenth of the gateway's CPU per proxied request (measured).
-asio::awaitable<void> sweep_disconnects(Worker& worker) {
-  asio::steady_timer timer(worker.ioc);
+Task<void> sweep_disconnects(Worker& worker) {
+  Timer timer(worker.ioc);
   std::vector<pollfd> fds;
   std::vector<ActiveRequest*> requests;
   for (;;) {
@@ -254,9 +253,9 @@ asio::awaitable<void> sweep_disconnects(Worker& worker) {
 
 // Closes the sending side, then reads and drops what the client still sends for a moment, so a
 // client that is mid-upload still receives our error instead of a reset.
-asio::awaitable<void> lingering_close(Conn& conn) {
+Task<void> lingering_close(Conn& conn) {
   beast::error_code ec;
-  conn.socket.shutdown(tcp::socket::shutdown_send, ec);
+  conn.socket.shutdown(asio::socket_base::shutdown_send, ec);
   conn.deadline.expires_after(std::chrono::milliseconds(500));
   std::array<char, 8192> sink;
   for (int i = 0; i < 128; ++i) {
@@ -266,8 +265,7 @@ asio::awaitable<void> lingering_close(Conn& conn) {
   conn.socket.close(ec);
 }
 
-asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options,
-                                  tcp::socket socket) {
+Task<void> run_session(Worker& worker, const ServerOptions& options, Socket socket) {
   worker.connections.fetch_add(1);
   Conn conn(worker.ioc, std::move(socket));
   beast::flat_buffer buffer;
@@ -381,20 +379,20 @@ asio::awaitable<void> run_session(Worker& worker, const ServerOptions& options,
     co_await lingering_close(conn);
   } else {
     beast::error_code ec;
-    conn.socket.shutdown(tcp::socket::shutdown_send, ec);
+    conn.socket.shutdown(asio::socket_base::shutdown_send, ec);
     conn.socket.close(ec);
   }
   worker.connections.fetch_sub(1);
 }
 
-asio::awaitable<void> accept_loop(Worker& worker, const ServerOptions& options) {
+Task<void> accept_loop(Worker& worker, const ServerOptions& options) {
   for (;;) {
     auto [ec, socket] = co_await worker.acceptor->async_accept(nothrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || !worker.acceptor->is_open()) co_return;
       // Out of file descriptors or similar: back off briefly instead of spinning.
       log::warn("accept_failed", {{"error", ec.message()}});
-      asio::steady_timer t(worker.ioc, std::chrono::milliseconds(50));
+      Timer t(worker.ioc, std::chrono::milliseconds(50));
       co_await t.async_wait(nothrow);
       continue;
     }
