@@ -34,6 +34,13 @@ TEST(Chat, CompletesAndChargesExactly) {
   EXPECT_FALSE(sent.contains("stream_options"));
 }
 
+TEST(Chat, UpstreamConnectionsAreKeptAliveAndReused) {
+  Gateway gw(basic_config(), 1);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(gw.chat(kHello).status, 200);
+  EXPECT_EQ(gw.mock.request_count(), 10u);
+  EXPECT_EQ(gw.mock.open_connections(), 1);  // one pooled connection served all ten
+}
+
 TEST(Chat, PassesUnknownFieldsToolsAndResponseFormatThrough) {
   Gateway gw(basic_config());
   std::string body = R"({"model":"m","messages":[{"role":"user","content":"weather?"}],
