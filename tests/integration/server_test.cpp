@@ -98,6 +98,28 @@ TEST(Server, GracefulStopFinishesInFlightRequestsAndRefusesNewOnes) {
   EXPECT_FALSE(TestConnection(gw.port).connected());
 }
 
+TEST(Server, StopCutsWhatOutlastsTheDrainWithALastWord) {
+  Gateway gw(basic_config("", "drain_timeout_ms = 200"));
+  gw.mock.push(Script{.content = "a b c d e f g h i j k l m n o p", .token_delay_ms = 200});
+  TestConnection stream(gw.port);
+  std::string body = R"({"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]})";
+  ASSERT_TRUE(stream.send_raw(build_request("POST", "/v1/chat/completions", body)));
+  auto first =
+      stream.read_until([](const std::string& b) { return b.find("\"a\"") != std::string::npos; });
+  ASSERT_TRUE(first);
+  gw.mock.push(Script{.delay_ms = 5000});
+  auto waiting = std::async(std::launch::async, [&] { return gw.chat(kChat); });
+  while (gw.mock.request_count() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  gw.server->stop();  // neither finishes within 200 ms
+  std::string raw = stream.read_to_close(3000);  // the rest of the chunked body, then the close
+  HttpResult plain = waiting.get();
+  EXPECT_EQ(plain.status, 503) << plain.body;
+  EXPECT_NE(plain.body.find("shutting_down"), std::string::npos);
+  // The stream ends with an error event, not with [DONE] and not silently.
+  EXPECT_NE(raw.find("the server is shutting down"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("[DONE]"), std::string::npos);
+}
+
 TEST(Server, ConcurrentClientsAllSucceed) {
   Gateway gw(basic_config());
   std::vector<std::future<int>> results;

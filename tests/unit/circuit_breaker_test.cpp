@@ -87,7 +87,7 @@ TEST(CircuitBreaker, AdmitsExactlyOneProbeAfterCooldown) {
 TEST(CircuitBreaker, ProbeSuccessCloses) {
   OpenedBreaker b;
   ASSERT_EQ(b.admit(at(1500)), Admission::probe);
-  b.record_success();
+  b.record_success(Admission::probe);
   EXPECT_EQ(b.state(at(1500)), State::closed);
   EXPECT_EQ(b.admit(at(1500)), Admission::allowed);
   EXPECT_EQ(b.admit(at(1501)), Admission::allowed);
@@ -99,10 +99,23 @@ TEST(CircuitBreaker, ProbeSuccessCloses) {
   EXPECT_EQ(b.admit(at(1600)), Admission::denied);
 }
 
+TEST(CircuitBreaker, LateOutcomesOfEarlierRequestsDoNotDecideTheProbe) {
+  OpenedBreaker b;
+  ASSERT_EQ(b.admit(at(1500)), Admission::probe);
+  // Requests admitted before the circuit opened finish now: they neither close the circuit nor
+  // let a second probe through.
+  b.record_success();
+  EXPECT_EQ(b.admit(at(1500)), Admission::denied);
+  b.record_failure(at(1500));
+  EXPECT_EQ(b.admit(at(1600)), Admission::denied);
+  b.record_success(Admission::probe);
+  EXPECT_EQ(b.admit(at(1600)), Admission::allowed);
+}
+
 TEST(CircuitBreaker, ProbeFailureReopensForAnotherCooldown) {
   OpenedBreaker b;
   ASSERT_EQ(b.admit(at(1500)), Admission::probe);
-  b.record_failure(at(1500));
+  b.record_failure(at(1500), Admission::probe);
   EXPECT_EQ(b.state(at(1500)), State::open);
   EXPECT_EQ(b.admit(at(1500)), Admission::denied);
   EXPECT_EQ(b.admit(at(2499)), Admission::denied);  // cooldown counts from the probe's failure
@@ -115,7 +128,7 @@ TEST(CircuitBreaker, ProbeFailureReopensEvenWithAHighThreshold) {
   CircuitBreaker b(100, milliseconds(50));
   for (int i = 0; i < 100; ++i) b.record_failure(t0);
   ASSERT_EQ(b.admit(at(50)), Admission::probe);
-  b.record_failure(at(50));  // one failure, far below the threshold, but it was the probe
+  b.record_failure(at(50), Admission::probe);  // one failure, far below the threshold: the probe's
   EXPECT_EQ(b.admit(at(50)), Admission::denied);
   EXPECT_EQ(b.state(at(99)), State::open);
 }
@@ -128,7 +141,7 @@ TEST(CircuitBreaker, AbandonedProbeLetsAnotherProbeGo) {
   EXPECT_EQ(b.state(at(1000)), State::half_open);  // still not closed
   EXPECT_EQ(b.admit(at(1001)), Admission::probe);
   EXPECT_EQ(b.admit(at(1001)), Admission::denied);
-  b.record_success();
+  b.record_success(Admission::probe);
   EXPECT_EQ(b.admit(at(1002)), Admission::allowed);
 }
 

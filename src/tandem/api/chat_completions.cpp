@@ -36,7 +36,10 @@ http::Task<void> serve_chat_completions(WorkerContext& worker, const http::Reque
   };
   ChainResult chain = co_await worker.runner.run(chat.model, model->routes, "/chat/completions",
                                                  body_for, accept, &responder.cancel_signal());
-  if (chain.cancelled) co_return;  // the client is gone; nobody to answer
+  if (chain.cancelled) {  // the client is gone, or shutdown cut the request
+    if (cut_by_shutdown(responder)) co_await responder.send(error_response(core::shutting_down()));
+    co_return;
+  }
   if (chain.route == nullptr) {
     co_await responder.send(chain_failure_response(worker.state, chat.model, chain));
     co_return;

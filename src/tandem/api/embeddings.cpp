@@ -30,7 +30,10 @@ http::Task<void> serve_embeddings(WorkerContext& worker, const http::Request& re
   };
   ChainResult chain = co_await worker.runner.run(req.model, model->routes, "/embeddings", body_for,
                                                  accept, &responder.cancel_signal());
-  if (chain.cancelled) co_return;
+  if (chain.cancelled) {  // the client is gone, or shutdown cut the request
+    if (cut_by_shutdown(responder)) co_await responder.send(error_response(core::shutting_down()));
+    co_return;
+  }
   if (chain.route == nullptr) {
     co_await responder.send(chain_failure_response(worker.state, req.model, chain));
     co_return;

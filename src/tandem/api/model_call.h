@@ -32,6 +32,12 @@ http::Headers route_headers(const ChainResult& chain, const ledger::Charge* char
 
 http::Response error_response(const core::ApiError& error);
 
+// True when a cancelled request still has a client to answer: it was cut by shutdown.
+inline bool cut_by_shutdown(http::Responder& responder) {
+  return responder.cancel_signal().cancelled() &&
+         responder.cancel_signal().reason() == http::CancelSignal::Reason::shutdown;
+}
+
 // The model a request names, or the error to answer: 404 for an unknown model, 400 for a model of
 // the other kind (chat vs embeddings).
 std::variant<const ModelEntry*, core::ApiError> find_model_for(const GatewayState& state,

@@ -138,14 +138,15 @@ http::Task<ChainResult> RouteRunner::run(std::string_view model,
         failure = routing::classify_http_failure(
             status, body, http::find_header(sent.response->headers(), "retry-after"));
       }
-      if (cancel != nullptr && cancel->cancelled()) {
+      // A complete answer counts (and is charged) even when the client left meanwhile.
+      if (failure && cancel != nullptr && cancel->cancelled()) {
         if (admission == routing::CircuitBreaker::Admission::probe) state.breaker.abandon_probe();
         metrics_.upstream_attempts.with({model, label, "cancelled"}).inc();
         result.cancelled = true;
         co_return result;
       }
       if (!failure) {
-        state.breaker.record_success();
+        state.breaker.record_success(admission);
         state.series.attempts_ok.inc();
         result.attempt_log.emplace_back(label, "ok");
         state.series.circuit.set(0);
@@ -157,9 +158,9 @@ http::Task<ChainResult> RouteRunner::run(std::string_view model,
       metrics_.upstream_attempts.with({model, label, routing::to_string(failure->kind)}).inc();
       result.attempt_log.emplace_back(label, routing::to_string(failure->kind));
       if (counts_against_health(failure->kind)) {
-        state.breaker.record_failure(http::Clock::now());
+        state.breaker.record_failure(http::Clock::now(), admission);
       } else if (admission == routing::CircuitBreaker::Admission::probe) {
-        state.breaker.record_success();
+        state.breaker.record_success(admission);
       }
       state.series.circuit.set(circuit_gauge_value(state.breaker.state(http::Clock::now())));
       log::warn("upstream_attempt_failed", {{"model", model},

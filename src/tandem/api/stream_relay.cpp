@@ -113,7 +113,10 @@ http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
   };
   ChainResult chain = co_await worker.runner.run(chat.model, model.routes, "/chat/completions",
                                                  body_for, accept, &responder.cancel_signal());
-  if (chain.cancelled) co_return;
+  if (chain.cancelled) {  // the client is gone, or shutdown cut the request
+    if (cut_by_shutdown(responder)) co_await responder.send(error_response(core::shutting_down()));
+    co_return;
+  }
   if (chain.route == nullptr) {
     co_await responder.send(chain_failure_response(worker.state, chat.model, chain));
     co_return;
@@ -124,9 +127,17 @@ http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
   http::Headers headers = route_headers(chain, nullptr);
   headers.push_back(
       {"Trailer", "x-tandem-cost-usd, x-tandem-prompt-tokens, x-tandem-completion-tokens"});
-  if (!co_await responder.begin_stream(200, "text/event-stream", std::move(headers))) co_return;
-
   core::Usage usage;
+  // Every exit after this point records the call: the upstream bills it even if the client left.
+  auto record = [&] {
+    record_model_call(worker.state, chat.model, chain,
+                      ledger::charge(usage, chain.route->route.price), started);
+  };
+  if (!co_await responder.begin_stream(200, "text/event-stream", std::move(headers))) {
+    record();
+    co_return;
+  }
+
   std::string out;
   std::string failure;  // set when the stream must end with an error event
   bool saw_done = false;
@@ -161,6 +172,7 @@ http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
     pending.clear();
     if (!out.empty() && !co_await responder.write_chunk(std::move(out))) {
       log::info("client_disconnected", {{"model", chat.model}, {"route", label}});
+      record();
       co_return;  // dropping the upstream response closes its connection
     }
     if (saw_done || !failure.empty()) break;
@@ -170,8 +182,13 @@ http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
     }
     auto err = co_await read_events(upstream, parser, pending, upstream_done,
                                     http::Clock::now() + pconf.stream_idle_timeout);
+    if (cut_by_shutdown(responder)) {
+      failure = "the server is shutting down";
+      break;
+    }
     if (responder.cancel_signal().cancelled()) {
       log::info("client_disconnected", {{"model", chat.model}, {"route", label}});
+      record();
       co_return;
     }
     if (err) {
@@ -185,7 +202,7 @@ http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
   }
 
   ledger::Charge charge = ledger::charge(usage, chain.route->route.price);
-  record_model_call(worker.state, chat.model, chain, charge, started);
+  record();
   http::Headers trailers;
   std::string tail;
   if (charge.usage.known) {

@@ -36,6 +36,11 @@ ApiError internal_error(std::string message) {
   return make(500, "server_error", "internal_error", std::move(message));
 }
 
+ApiError shutting_down() {
+  return make(503, "server_error", "shutting_down",
+              "the server is shutting down and stopped this request; retry it");
+}
+
 std::string to_json(const ApiError& error) {
   boost::json::object inner;
   inner["message"] = error.message;

@@ -23,6 +23,7 @@ ApiError rate_limited(std::string message);
 ApiError bad_gateway(std::string message);
 ApiError gateway_timeout(std::string message);
 ApiError internal_error(std::string message);
+ApiError shutting_down();
 
 // Serialises to OpenAI's error JSON shape.
 std::string to_json(const ApiError& error);

@@ -47,6 +47,7 @@ namespace {
 
 constexpr auto kMaxIdleAge = std::chrono::seconds(30);
 constexpr auto kFreshAge = std::chrono::milliseconds(1000);
+constexpr auto kDnsTtl = std::chrono::seconds(60);
 
 struct Connection {
   std::string key;
@@ -116,6 +117,17 @@ class PoolService : public asio::execution_context::service {
     idle.push_back(std::move(c));
   }
 
+  const std::vector<tcp::endpoint>* cached_addresses(const std::string& host, std::uint16_t port) {
+    auto it = dns_.find(host + ":" + std::to_string(port));
+    if (it == dns_.end() || Clock::now() - it->second.first > kDnsTtl) return nullptr;
+    return &it->second.second;
+  }
+  void cache_addresses(const std::string& host, std::uint16_t port,
+                       std::vector<tcp::endpoint> endpoints) {
+    if (endpoints.empty()) return;
+    dns_[host + ":" + std::to_string(port)] = {Clock::now(), std::move(endpoints)};
+  }
+
   ssl::context* tls_context(bool verify, const std::string& ca_file, std::string* error) {
     std::string key = (verify ? "v:" : "n:") + ca_file;
     auto it = tls_.find(key);
@@ -142,6 +154,7 @@ class PoolService : public asio::execution_context::service {
   bool closed_ = false;
   std::unordered_map<std::string, std::deque<std::unique_ptr<Connection>>> pools_;
   std::map<std::string, std::unique_ptr<ssl::context>> tls_;
+  std::unordered_map<std::string, std::pair<Clock::time_point, std::vector<tcp::endpoint>>> dns_;
 };
 
 ClientErrorKind classify(const boost::system::error_code& ec, bool cancelled, bool timed_out) {
@@ -157,6 +170,14 @@ ClientErrorKind classify(const boost::system::error_code& ec, bool cancelled, bo
     return ClientErrorKind::protocol;
   }
   return ClientErrorKind::reset;
+}
+
+// A pooled connection the upstream had closed while it sat idle: it fails before any response
+// byte with EOF, a reset, a broken pipe, or (TLS) a truncated stream.
+bool closed_while_idle(const boost::system::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == ssl::error::stream_truncated ||
+         ec == bhttp::error::end_of_stream;
 }
 
 std::string connection_key(const Endpoint& e) {
@@ -181,7 +202,10 @@ ClientResponse::ClientResponse(std::unique_ptr<Impl> impl) : impl_(std::move(imp
 
 ClientResponse::~ClientResponse() {
   if (impl_->cancel != nullptr) impl_->cancel->remove_hook(impl_->hook);
-  if (!impl_->failed && impl_->parser.is_done() && impl_->parser.keep_alive()) {
+  // Pooled only when the response was read exactly to its end: leftover bytes would be taken for
+  // the start of the next response.
+  if (!impl_->failed && impl_->parser.is_done() && impl_->parser.keep_alive() &&
+      impl_->conn->buffer.size() == 0) {
     asio::use_service<PoolService>(*impl_->ioc).put(std::move(impl_->conn), impl_->max_idle);
   }
 }
@@ -253,15 +277,29 @@ Task<ClientError> open_connection(asio::io_context& ioc, const Endpoint& e, Conn
     resolver.cancel();
     c.cancel();
   });
-  auto [rec, results] = co_await resolver.async_resolve(e.host, std::to_string(e.port), nothrow);
-  if (cancel != nullptr && cancel->cancelled())
-    co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
-  if (rec)
-    co_return ClientError{ClientErrorKind::connect,
-                          "cannot resolve " + e.host + ": " + rec.message()};
+  // Addresses: an IP literal needs no lookup; host names are looked up once a minute per thread.
+  // (A lookup in progress cannot be interrupted: getaddrinfo runs on Asio's resolver thread. The
+  // cache keeps such waits to one per host and minute.)
+  std::vector<tcp::endpoint> endpoints;
+  boost::system::error_code aec;
+  auto address = asio::ip::make_address(e.host, aec);
+  if (!aec) {
+    endpoints.emplace_back(address, e.port);
+  } else if (const auto* cached = pool.cached_addresses(e.host, e.port)) {
+    endpoints = *cached;
+  } else {
+    auto [rec, results] = co_await resolver.async_resolve(e.host, std::to_string(e.port), nothrow);
+    if (cancel != nullptr && cancel->cancelled())
+      co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+    if (rec)
+      co_return ClientError{ClientErrorKind::connect,
+                            "cannot resolve " + e.host + ": " + rec.message()};
+    for (const auto& r : results) endpoints.push_back(r.endpoint());
+    pool.cache_addresses(e.host, e.port, endpoints);
+  }
   c.deadline = std::make_unique<Deadline>(ioc, c.socket());
   c.deadline->expires_after(connect_timeout);
-  auto [cec, ep] = co_await asio::async_connect(c.socket(), results, nothrow);
+  auto [cec, ep] = co_await asio::async_connect(c.socket(), endpoints, nothrow);
   if (cancel != nullptr && cancel->cancelled())
     co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
   if (cec) {
@@ -356,10 +394,15 @@ Task<HttpClient::Result> HttpClient::send(const Endpoint& endpoint, const Outgoi
     bool cancelled = cancel != nullptr && cancel->cancelled();
     if (ec) {
       impl->failed = true;
+      bool nothing_received = !impl->parser.got_some();
       ClientResponse dropped(std::move(impl));  // removes the cancel hook, drops the connection
-      ClientErrorKind kind = classify(ec, cancelled, c->deadline->expired());
-      // A reused connection the upstream closed while idle: retry once on a fresh one.
-      if (reused && kind == ClientErrorKind::reset) continue;
+      bool timed_out = c->deadline->expired();
+      ClientErrorKind kind = classify(ec, cancelled, timed_out);
+      // A reused connection the upstream closed while idle: retry once on a fresh one. Only when
+      // nothing of a response arrived, so that no request is ever answered twice.
+      if (reused && !cancelled && !timed_out && nothing_received && closed_while_idle(ec)) {
+        continue;
+      }
       std::string what =
           kind == ClientErrorKind::timeout ? "no response before the deadline" : ec.message();
       co_return Result{nullptr, {kind, what}};

@@ -44,8 +44,10 @@ class DeadlineService : public asio::io_context::service {
     auto now = Deadline::Clock::now();
     for (Deadline* d : deadlines_) {
       if (now < d->at_) continue;
+      // Cancelled again on every sweep until its owner sets a new deadline: an operation that
+      // was between two steps (a completion already queued) at the first cancel is caught by
+      // the next one instead of running on without a deadline.
       d->expired_ = true;
-      d->at_ = Deadline::Clock::time_point::max();
       boost::system::error_code ignored;
       d->socket_.cancel(ignored);
     }

@@ -27,15 +27,20 @@ std::string_view Request::path() const {
   return t.substr(0, t.find('?'));
 }
 
-void CancelSignal::cancel() {
+void CancelSignal::cancel(Reason reason) {
   if (cancelled_) return;
   cancelled_ = true;
+  reason_ = reason;
   auto hooks = std::move(hooks_);
   hooks_.clear();
   for (auto& [id, hook] : hooks) hook();
 }
 
 std::size_t CancelSignal::add_hook(std::function<void()> hook) {
+  if (cancelled_) {  // too late to wait for it: cancel the new work at once
+    hook();
+    return 0;
+  }
   std::size_t id = ++next_id_;
   hooks_.emplace_back(id, std::move(hook));
   return id;

@@ -64,13 +64,17 @@ struct Response {
 // down). Lives on the request's io_context thread: no locking.
 class CancelSignal {
  public:
+  enum class Reason { client_gone, shutdown };
   bool cancelled() const { return cancelled_; }
-  void cancel();
+  // Why: a client that left gets nothing more; a request cut by shutdown gets a last word.
+  Reason reason() const { return reason_; }
+  void cancel(Reason reason = Reason::client_gone);
   std::size_t add_hook(std::function<void()> hook);
   void remove_hook(std::size_t id);
 
  private:
   bool cancelled_ = false;
+  Reason reason_ = Reason::client_gone;
   std::size_t next_id_ = 0;
   std::vector<std::pair<std::size_t, std::function<void()>>> hooks_;
 };

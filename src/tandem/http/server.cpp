@@ -41,14 +41,15 @@ struct Conn {
 // Per-thread connection pools live as services of the io_context, so they close first.
 struct Worker {
   Handler handler;
+  std::unordered_set<Conn*> idle;             // connections waiting for a request
+  std::unordered_set<ActiveRequest*> active;  // requests whose handler is running
+  std::atomic<int> connections{0};
+  std::atomic<bool> drain_started{false};
+  bool draining = false;  // touched on this worker's thread only
   // One thread runs it; other threads only post() to it (shutdown), so reactor I/O needs no locks.
   asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<Acceptor> acceptor;
   std::thread thread;
-  std::atomic<int> connections{0};
-  bool draining = false;                      // touched on this worker's thread only
-  std::unordered_set<Conn*> idle;             // connections waiting for a request
-  std::unordered_set<ActiveRequest*> active;  // requests whose handler is running
 };
 
 // Answers a protocol-level problem (before any handler ran) and closes.
@@ -64,7 +65,8 @@ bhttp::response<bhttp::string_body> error_response(const core::ApiError& error) 
 
 class SessionResponder final : public Responder {
  public:
-  SessionResponder(Conn& conn, const ServerOptions& options) : conn_(conn), options_(options) {}
+  SessionResponder(Conn& conn, const ServerOptions& options, const bool& draining)
+      : conn_(conn), options_(options), draining_(draining) {}
 
   void reset_for(unsigned version, bool keep_alive) {
     version_ = version;
@@ -187,7 +189,7 @@ class SessionResponder final : public Responder {
     }
     append_field(out, "Content-Type", content_type);
     for (const auto& h : headers) append_field(out, h.name, h.value);
-    if (!keep_alive) {
+    if (!keep_alive || draining_) {
       out += "Connection: close\r\n";
       must_close_ = true;
     } else if (version_ == 10) {
@@ -197,6 +199,7 @@ class SessionResponder final : public Responder {
 
   Conn& conn_;
   const ServerOptions& options_;
+  const bool& draining_;  // the worker is shutting down: every response says Connection: close
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool responded_ = false;
@@ -251,6 +254,19 @@ Task<void> sweep_disconnects(Worker& worker) {
   }
 }
 
+// Keeps worker.active and worker.connections right however a session's coroutine ends.
+struct ActiveGuard {
+  ActiveGuard(Worker& w, ActiveRequest* r) : worker(w), request(r) { worker.active.insert(r); }
+  ~ActiveGuard() { worker.active.erase(request); }
+  Worker& worker;
+  ActiveRequest* request;
+};
+struct ConnectionCount {
+  explicit ConnectionCount(Worker& w) : worker(w) {}  // counted by the accept loop
+  ~ConnectionCount() { worker.connections.fetch_sub(1); }
+  Worker& worker;
+};
+
 // Closes the sending side, then reads and drops what the client still sends for a moment, so a
 // client that is mid-upload still receives our error instead of a reset.
 Task<void> lingering_close(Conn& conn) {
@@ -266,10 +282,10 @@ Task<void> lingering_close(Conn& conn) {
 }
 
 Task<void> run_session(Worker& worker, const ServerOptions& options, Socket socket) {
-  worker.connections.fetch_add(1);
+  ConnectionCount counted(worker);
   Conn conn(worker.ioc, std::move(socket));
   beast::flat_buffer buffer;
-  SessionResponder responder(conn, options);
+  SessionResponder responder(conn, options, worker.draining);
   bool linger = false;
 
   for (;;) {
@@ -343,28 +359,37 @@ Task<void> run_session(Worker& worker, const ServerOptions& options, Socket sock
     bool keep_alive = msg.keep_alive() && !worker.draining;
     responder.reset_for(msg.version(), keep_alive);
 
-    ActiveRequest active{&conn.socket, &responder.cancel_signal(),
-                         std::chrono::steady_clock::now()};
-    worker.active.insert(&active);
     bool failed = false;
-    try {
-      co_await worker.handler(request, responder);
-    } catch (const std::exception& e) {
-      log::error("handler_exception", {{"what", e.what()}, {"target", request.target}});
-      failed = true;
+    {
+      ActiveRequest active{&conn.socket, &responder.cancel_signal(),
+                           std::chrono::steady_clock::now()};
+      ActiveGuard registered(worker, &active);
+      try {
+        co_await worker.handler(request, responder);
+      } catch (const std::exception& e) {
+        log::error("handler_exception", {{"what", e.what()}, {"target", request.target}});
+        failed = true;
+      } catch (...) {
+        log::error("handler_exception", {{"what", "unknown"}, {"target", request.target}});
+        failed = true;
+      }
     }
-    worker.active.erase(&active);
     if (failed) {
-      // A bug, not a client error: answer 500 if nothing was sent yet, and drop the connection.
+      // A bug, not a client error: answer 500 and close if nothing was sent yet (gracefully, so
+      // the 500 arrives); mid-response, drop the connection so the client sees it broke.
       if (!responder.responded()) {
         Response r;
         r.status = 500;
         r.body = core::to_json(core::internal_error("internal error"));
         co_await responder.send(std::move(r));
+        break;
       }
       responder.reset_connection();
     }
-    if (responder.cancel_signal().cancelled()) break;  // the client is gone
+    if (responder.cancel_signal().cancelled() &&
+        responder.cancel_signal().reason() == CancelSignal::Reason::client_gone) {
+      break;  // the client is gone
+    }
     if (!responder.responded()) {
       Response r;
       r.status = 500;
@@ -382,7 +407,6 @@ Task<void> run_session(Worker& worker, const ServerOptions& options, Socket sock
     conn.socket.shutdown(asio::socket_base::shutdown_send, ec);
     conn.socket.close(ec);
   }
-  worker.connections.fetch_sub(1);
 }
 
 Task<void> accept_loop(Worker& worker, const ServerOptions& options) {
@@ -398,6 +422,8 @@ Task<void> accept_loop(Worker& worker, const ServerOptions& options) {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    // Counted here, before the session is scheduled, so that stop() never misses it.
+    worker.connections.fetch_add(1);
     asio::co_spawn(worker.ioc, run_session(worker, options, std::move(socket)), asio::detached);
   }
 }
@@ -503,14 +529,37 @@ void Server::stop() {
         beast::error_code ignored;
         c->socket.cancel(ignored);
       }
+      worker->drain_started = true;
     });
   }
-  auto deadline = std::chrono::steady_clock::now() + impl_->options.drain_timeout;
-  while (open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  auto wait_until = [&](std::chrono::steady_clock::time_point deadline, auto done) {
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  auto start = std::chrono::steady_clock::now();
+  wait_until(start + std::chrono::seconds(1), [&] {
+    for (auto& w : impl_->workers) {
+      if (!w->drain_started) return false;
+    }
+    return true;
+  });
+  wait_until(start + impl_->options.drain_timeout, [&] { return open_connections() == 0; });
   int left = open_connections();
-  if (left > 0) log::warn("drain_timeout", {{"open_connections", left}});
+  if (left > 0) {
+    // Out of patience: cut what still runs, with a last word to its client (an SSE error event
+    // or a 503), then give those answers a moment to go out.
+    log::warn("drain_timeout", {{"open_connections", left}});
+    for (auto& w : impl_->workers) {
+      Worker* worker = w.get();
+      asio::post(worker->ioc, [worker] {
+        std::vector<ActiveRequest*> running(worker->active.begin(), worker->active.end());
+        for (ActiveRequest* r : running) r->signal->cancel(CancelSignal::Reason::shutdown);
+      });
+    }
+    wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(1),
+               [&] { return open_connections() == 0; });
+  }
   for (auto& w : impl_->workers) w->ioc.stop();
   for (auto& w : impl_->workers) {
     if (w->thread.joinable()) w->thread.join();

@@ -13,21 +13,26 @@ CircuitBreaker::Admission CircuitBreaker::admit(Clock::time_point now) {
   return Admission::probe;
 }
 
-void CircuitBreaker::record_success() {
+void CircuitBreaker::record_success(Admission how) {
   std::lock_guard lock(mutex_);
   consecutive_failures_ = 0;
-  open_ = false;
-  probe_in_flight_ = false;
+  if (how == Admission::probe) {
+    open_ = false;
+    probe_in_flight_ = false;
+  }
 }
 
-void CircuitBreaker::record_failure(Clock::time_point now) {
+void CircuitBreaker::record_failure(Clock::time_point now, Admission how) {
   std::lock_guard lock(mutex_);
   ++consecutive_failures_;
-  if (probe_in_flight_ || consecutive_failures_ >= threshold_) {
+  if (how == Admission::probe) {
+    open_ = true;
+    open_until_ = now + cooldown_;
+    probe_in_flight_ = false;
+  } else if (!open_ && consecutive_failures_ >= threshold_) {
     open_ = true;
     open_until_ = now + cooldown_;
   }
-  probe_in_flight_ = false;
 }
 
 void CircuitBreaker::abandon_probe() {

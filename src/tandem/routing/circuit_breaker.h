@@ -16,8 +16,10 @@ class CircuitBreaker {
   CircuitBreaker(int threshold, std::chrono::milliseconds cooldown);
 
   Admission admit(Clock::time_point now);
-  void record_success();
-  void record_failure(Clock::time_point now);
+  // Outcomes, with the admission the request got: only the probe's outcome decides a half-open
+  // circuit; requests admitted before the circuit opened cannot close it or free the probe.
+  void record_success(Admission how = Admission::allowed);
+  void record_failure(Clock::time_point now, Admission how = Admission::allowed);
   // A probe whose outcome will never be known (cancelled): let another probe go.
   void abandon_probe();
   State state(Clock::time_point now) const;
