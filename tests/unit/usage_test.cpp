@@ -1,17 +1,19 @@
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
-
-#include "tandem/ledger/usage_parser.h"
+#include "tandem/ledger/charge.h"
+#include "tandem/providers/openai_answer.h"
 
 using namespace tandem;
 using tandem::ledger::charge;
-using tandem::ledger::parse_usage;
 
 namespace {
 
+// The usage of an answer as the gateway reads it (providers::scan_answer); nullopt when the
+// answer carries a malformed usage member.
 std::optional<core::Usage> usage_of(std::string_view response_json) {
-  return parse_usage(boost::json::parse(response_json).as_object());
+  auto scan = providers::scan_answer(response_json);
+  if (!scan || scan->usage_malformed) return std::nullopt;
+  return scan->usage;
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include "tandem/api/context.h"
 #include "tandem/core/usage.h"
 #include "tandem/http/message.h"
-#include "tandem/ledger/usage_parser.h"
+#include "tandem/ledger/charge.h"
 #include "tandem/routing/failure.h"
 
 namespace tandem::api {

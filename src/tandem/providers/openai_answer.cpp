@@ -29,6 +29,7 @@ class ScanHandler {
   AnswerScan scan;
   bool root_is_object = false;
   bool usage_ok = true;  // no malformed usage field seen
+  bool usage_null = false;
   bool prompt_seen = false;
 
   bool on_document_begin(error_code&) { return true; }
@@ -152,6 +153,7 @@ class ScanHandler {
   void value_null() {
     if (at(Place::root, "usage")) {
       scan.usage_member = true;  // present but null: no usage in this chunk
+      usage_null = true;
     } else if (at(Place::usage, "prompt_tokens")) {
       usage_ok = false;
     } else if (!at(Place::root, "error") && !at(Place::usage, "completion_tokens") &&
@@ -197,6 +199,7 @@ std::optional<AnswerScan> scan_answer(std::string_view json) {
   if (ec || n != json.size() || !parser.done() || !parser.handler().root_is_object)
     return std::nullopt;
   AnswerScan scan = std::move(parser.handler().scan);
+  scan.usage_malformed = scan.usage_member && !parser.handler().usage_null && !scan.usage.known;
   if (scan.usage.known) {
     scan.usage.total_tokens = scan.usage.prompt_tokens + scan.usage.completion_tokens;
   } else {

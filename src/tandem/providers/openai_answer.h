@@ -17,6 +17,9 @@ struct AnswerScan {
   int filtered_choices = 0;   // choices whose finish_reason is "content_filter"
   bool usage_member = false;  // a top-level "usage" member exists (even null)
   core::Usage usage;          // known when "usage" is a well-formed usage object
+  // "usage" is there, not null, and not a well-formed usage object: prompt_tokens missing, a
+  // count that is not an integer in [0, 2^40), or not an object at all.
+  bool usage_malformed = false;
   bool has_error = false;     // a top-level "error" member that is not null
   std::string error_message;  // error.message when it is a string
 };
