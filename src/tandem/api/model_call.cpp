@@ -69,16 +69,21 @@ void record_model_call(GatewayState& state, std::string_view model, const ChainR
   }
 }
 
+http::Headers cost_headers(const ledger::Charge& charge) {
+  if (!charge.usage.known) return {};
+  return {{"x-tandem-cost-usd", core::format_usd(charge.cost_pico_usd)},
+          {"x-tandem-prompt-tokens", std::to_string(charge.usage.prompt_tokens)},
+          {"x-tandem-completion-tokens", std::to_string(charge.usage.completion_tokens)}};
+}
+
 http::Headers route_headers(const ChainResult& chain, const ledger::Charge* charge) {
   http::Headers h;
   h.push_back({"x-tandem-route", chain.route->route.label});
   if (chain.attempts > 1 || chain.route_index > 0) {
     h.push_back({"x-tandem-attempts", chain.attempts_header()});
   }
-  if (charge != nullptr && charge->usage.known) {
-    h.push_back({"x-tandem-cost-usd", core::format_usd(charge->cost_pico_usd)});
-    h.push_back({"x-tandem-prompt-tokens", std::to_string(charge->usage.prompt_tokens)});
-    h.push_back({"x-tandem-completion-tokens", std::to_string(charge->usage.completion_tokens)});
+  if (charge != nullptr) {
+    for (auto& header : cost_headers(*charge)) h.push_back(std::move(header));
   }
   return h;
 }

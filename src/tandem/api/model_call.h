@@ -27,6 +27,10 @@ http::Task<std::optional<routing::Failure>> read_json_answer(http::ClientRespons
 void record_model_call(GatewayState& state, std::string_view model, const ChainResult& chain,
                        const ledger::Charge& charge, http::Clock::time_point started);
 
+// x-tandem-cost-usd and the token counts, when the usage is known: headers of a plain answer,
+// trailers of a stream.
+http::Headers cost_headers(const ledger::Charge& charge);
+
 // x-tandem-route, x-tandem-attempts (and the cost when known).
 http::Headers route_headers(const ChainResult& chain, const ledger::Charge* charge);
 

@@ -21,11 +21,10 @@ namespace {
 
 constexpr std::size_t kMaxPendingSse = 8 << 20;
 
-std::string error_event(std::string_view message, std::string_view code) {
-  boost::json::object inner{
-      {"message", message}, {"type", "upstream_error"}, {"param", nullptr}, {"code", code}};
-  boost::json::object outer{{"error", std::move(inner)}};
-  return http::format_sse(boost::json::serialize(outer));
+// The stream's last event when it fails: OpenAI's error shape, as every other error.
+std::string error_event(std::string message) {
+  return http::format_sse(core::to_json(
+      core::ApiError{0, "upstream_error", "stream_interrupted", std::move(message), ""}));
 }
 
 // Reads until at least one complete event is pending, the body ends, or an error.
@@ -130,8 +129,9 @@ http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
   core::Usage usage;
   // Every exit after this point records the call: the upstream bills it even if the client left.
   auto record = [&] {
-    record_model_call(worker.state, chat.model, chain,
-                      ledger::charge(usage, chain.route->route.price), started);
+    ledger::Charge charge = ledger::charge(usage, chain.route->route.price);
+    record_model_call(worker.state, chat.model, chain, charge, started);
+    return charge;
   };
   if (!co_await responder.begin_stream(200, "text/event-stream", std::move(headers))) {
     record();
@@ -201,14 +201,10 @@ http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
     }
   }
 
-  ledger::Charge charge = ledger::charge(usage, chain.route->route.price);
-  record();
-  http::Headers trailers;
+  ledger::Charge charge = record();
+  http::Headers trailers = cost_headers(charge);
   std::string tail;
   if (charge.usage.known) {
-    trailers = {{"x-tandem-cost-usd", core::format_usd(charge.cost_pico_usd)},
-                {"x-tandem-prompt-tokens", std::to_string(charge.usage.prompt_tokens)},
-                {"x-tandem-completion-tokens", std::to_string(charge.usage.completion_tokens)}};
     // Also as an SSE comment, which every SSE client ignores but a person can read.
     tail =
         ": tandem route=" + label + " cost_usd=" + core::format_usd(charge.cost_pico_usd) + "\n\n";
@@ -216,7 +212,7 @@ http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
   if (!failure.empty()) {
     metrics.stream_errors.with({chat.model, label}).inc();
     log::warn("stream_failed", {{"model", chat.model}, {"route", label}, {"reason", failure}});
-    tail += error_event(failure, "stream_interrupted");
+    tail += error_event(std::move(failure));
     co_await responder.write_chunk(std::move(tail));
     co_await responder.end_stream(true, std::move(trailers));
     co_return;
