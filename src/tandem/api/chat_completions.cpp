@@ -1,5 +1,3 @@
-#include <boost/json.hpp>
-
 #include "tandem/api/endpoints.h"
 #include "tandem/api/model_call.h"
 
@@ -25,31 +23,11 @@ http::Task<void> serve_chat_completions(WorkerContext& worker, const http::Reque
     co_return;
   }
 
-  std::string body;
-  core::Usage usage;
-  AcceptFn accept = [&](const RouteState&, http::ClientResponse& response,
-                        http::Clock::time_point deadline) {
-    return read_json_answer(response, deadline, true, body, usage);
-  };
   BodyFn body_for = [&](const RouteState& route) {
     return providers::OpenAiProvider::chat_body(chat.body, route.route.model, false);
   };
-  ChainResult chain = co_await worker.runner.run(chat.model, model->routes, "/chat/completions",
-                                                 body_for, accept, &responder.cancel_signal());
-  if (chain.cancelled) {  // the client is gone, or shutdown cut the request
-    if (cut_by_shutdown(responder)) co_await responder.send(error_response(core::shutting_down()));
-    co_return;
-  }
-  if (chain.route == nullptr) {
-    co_await responder.send(chain_failure_response(worker.state, chat.model, chain));
-    co_return;
-  }
-  ledger::Charge charge = ledger::charge(usage, chain.route->route.price);
-  record_model_call(worker.state, chat.model, chain, charge, started);
-  http::Response r;
-  r.headers = route_headers(chain, &charge);
-  r.body = std::move(body);
-  co_await responder.send(std::move(r));
+  co_await forward_json(worker, chat.model, *model, "/chat/completions", true, body_for, responder,
+                        started);
 }
 
 }  // namespace tandem::api

@@ -19,31 +19,11 @@ http::Task<void> serve_embeddings(WorkerContext& worker, const http::Request& re
     co_return;
   }
   const ModelEntry* model = std::get<const ModelEntry*>(found);
-  std::string body;
-  core::Usage usage;
-  AcceptFn accept = [&](const RouteState&, http::ClientResponse& response,
-                        http::Clock::time_point deadline) {
-    return read_json_answer(response, deadline, false, body, usage);
-  };
   BodyFn body_for = [&](const RouteState& route) {
     return providers::OpenAiProvider::embeddings_body(req.body, route.route.model);
   };
-  ChainResult chain = co_await worker.runner.run(req.model, model->routes, "/embeddings", body_for,
-                                                 accept, &responder.cancel_signal());
-  if (chain.cancelled) {  // the client is gone, or shutdown cut the request
-    if (cut_by_shutdown(responder)) co_await responder.send(error_response(core::shutting_down()));
-    co_return;
-  }
-  if (chain.route == nullptr) {
-    co_await responder.send(chain_failure_response(worker.state, req.model, chain));
-    co_return;
-  }
-  ledger::Charge charge = ledger::charge(usage, chain.route->route.price);
-  record_model_call(worker.state, req.model, chain, charge, started);
-  http::Response r;
-  r.headers = route_headers(chain, &charge);
-  r.body = std::move(body);
-  co_await responder.send(std::move(r));
+  co_await forward_json(worker, req.model, *model, "/embeddings", false, body_for, responder,
+                        started);
 }
 
 }  // namespace tandem::api

@@ -130,4 +130,32 @@ http::Response chain_failure_response(GatewayState& state, std::string_view mode
   return r;
 }
 
+http::Task<void> forward_json(WorkerContext& worker, std::string_view model,
+                              const ModelEntry& entry, std::string_view path, bool chat,
+                              const BodyFn& body_for, http::Responder& responder,
+                              http::Clock::time_point started) {
+  std::string body;
+  core::Usage usage;
+  AcceptFn accept = [&](const RouteState&, http::ClientResponse& response,
+                        http::Clock::time_point deadline) {
+    return read_json_answer(response, deadline, chat, body, usage);
+  };
+  ChainResult chain = co_await worker.runner.run(model, entry.routes, path, body_for, accept,
+                                                 &responder.cancel_signal());
+  if (chain.cancelled) {  // the client is gone, or shutdown cut the request
+    if (cut_by_shutdown(responder)) co_await responder.send(error_response(core::shutting_down()));
+    co_return;
+  }
+  if (chain.route == nullptr) {
+    co_await responder.send(chain_failure_response(worker.state, model, chain));
+    co_return;
+  }
+  ledger::Charge charge = ledger::charge(usage, chain.route->route.price);
+  record_model_call(worker.state, model, chain, charge, started);
+  http::Response r;
+  r.headers = route_headers(chain, &charge);
+  r.body = std::move(body);
+  co_await responder.send(std::move(r));
+}
+
 }  // namespace tandem::api

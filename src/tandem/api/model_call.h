@@ -53,4 +53,11 @@ std::variant<const ModelEntry*, core::ApiError> find_model_for(const GatewayStat
 http::Response chain_failure_response(GatewayState& state, std::string_view model,
                                       const ChainResult& chain);
 
+// Runs a non-streamed request down the model's chain and answers with the upstream's JSON body
+// (chat: also checked for choices and content filtering), charged and counted.
+http::Task<void> forward_json(WorkerContext& worker, std::string_view model,
+                              const ModelEntry& entry, std::string_view path, bool chat,
+                              const BodyFn& body_for, http::Responder& responder,
+                              http::Clock::time_point started);
+
 }  // namespace tandem::api
