@@ -139,7 +139,7 @@ http::Task<ChainResult> RouteRunner::run(std::string_view model,
             status, body, http::find_header(sent.response->headers(), "retry-after"));
       }
       // A complete answer counts (and is charged) even when the client left meanwhile.
-      if (failure && cancel != nullptr && cancel->cancelled()) {
+      if (failure && http::is_cancelled(cancel)) {
         if (admission == routing::CircuitBreaker::Admission::probe) state.breaker.abandon_probe();
         metrics_.upstream_attempts.with({model, label, "cancelled"}).inc();
         result.cancelled = true;
@@ -183,7 +183,7 @@ http::Task<ChainResult> RouteRunner::run(std::string_view model,
       http::Timer timer(ioc_, *delay);
       http::CancelHook hook(cancel, [&timer] { timer.cancel(); });
       co_await timer.async_wait(http::use_task);
-      if (cancel != nullptr && cancel->cancelled()) {
+      if (http::is_cancelled(cancel)) {
         result.cancelled = true;
         co_return result;
       }

@@ -180,6 +180,10 @@ bool closed_while_idle(const boost::system::error_code& ec) {
          ec == bhttp::error::end_of_stream;
 }
 
+ClientError cancelled_error() {
+  return {ClientErrorKind::cancelled, "request cancelled"};
+}
+
 std::string connection_key(const Endpoint& e) {
   return (e.tls ? "https://" : "http://") + e.host + ":" + std::to_string(e.port) +
          (e.tls ? (e.verify_tls ? "|v|" : "|n|") + e.ca_file : "");
@@ -222,9 +226,9 @@ Task<ClientError> ClientResponse::read_some(std::string& out, bool& done,
   auto& impl = *impl_;
   done = impl.parser.is_done();
   if (done) co_return ClientError{};
-  if (impl.cancel != nullptr && impl.cancel->cancelled()) {
+  if (is_cancelled(impl.cancel)) {
     impl.failed = true;
-    co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+    co_return cancelled_error();
   }
   impl.conn->deadline->expires_at(deadline);
   auto [ec, n] = co_await with_stream(*impl.conn, [&](auto& s) {
@@ -235,7 +239,7 @@ Task<ClientError> ClientResponse::read_some(std::string& out, bool& done,
   body.clear();
   if (ec) {
     impl.failed = true;
-    bool cancelled = impl.cancel != nullptr && impl.cancel->cancelled();
+    bool cancelled = is_cancelled(impl.cancel);
     co_return ClientError{classify(ec, cancelled, impl.conn->deadline->expired()), ec.message()};
   }
   done = impl.parser.is_done();
@@ -289,8 +293,7 @@ Task<ClientError> open_connection(asio::io_context& ioc, const Endpoint& e, Conn
     endpoints = *cached;
   } else {
     auto [rec, results] = co_await resolver.async_resolve(e.host, std::to_string(e.port), nothrow);
-    if (cancel != nullptr && cancel->cancelled())
-      co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+    if (is_cancelled(cancel)) co_return cancelled_error();
     if (rec)
       co_return ClientError{ClientErrorKind::connect,
                             "cannot resolve " + e.host + ": " + rec.message()};
@@ -300,8 +303,7 @@ Task<ClientError> open_connection(asio::io_context& ioc, const Endpoint& e, Conn
   c.deadline = std::make_unique<Deadline>(ioc, c.socket());
   c.deadline->expires_after(connect_timeout);
   auto [cec, ep] = co_await asio::async_connect(c.socket(), endpoints, nothrow);
-  if (cancel != nullptr && cancel->cancelled())
-    co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+  if (is_cancelled(cancel)) co_return cancelled_error();
   if (cec) {
     if (c.deadline->expired()) {
       co_return ClientError{
@@ -318,8 +320,7 @@ Task<ClientError> open_connection(asio::io_context& ioc, const Endpoint& e, Conn
     }
     if (e.verify_tls) c.tls->set_verify_callback(ssl::host_name_verification(e.host));
     auto [hec] = co_await c.tls->async_handshake(ssl::stream_base::client, nothrow);
-    if (cancel != nullptr && cancel->cancelled())
-      co_return ClientError{ClientErrorKind::cancelled, "request cancelled"};
+    if (is_cancelled(cancel)) co_return cancelled_error();
     if (hec) {
       if (c.deadline->expired()) {
         co_return ClientError{ClientErrorKind::timeout, "TLS handshake timed out"};
@@ -360,8 +361,8 @@ Task<HttpClient::Result> HttpClient::send(const Endpoint& endpoint, const Outgoi
   wire += request.body;
 
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (cancel != nullptr && cancel->cancelled()) {
-      co_return Result{nullptr, {ClientErrorKind::cancelled, "request cancelled"}};
+    if (is_cancelled(cancel)) {
+      co_return Result{nullptr, cancelled_error()};
     }
     std::unique_ptr<Connection> conn = attempt == 0 ? pool.take(key) : nullptr;
     bool reused = conn != nullptr;
@@ -391,7 +392,7 @@ Task<HttpClient::Result> HttpClient::send(const Endpoint& endpoint, const Outgoi
       });
       ec = rec;
     }
-    bool cancelled = cancel != nullptr && cancel->cancelled();
+    bool cancelled = is_cancelled(cancel);
     if (ec) {
       impl->failed = true;
       bool nothing_received = !impl->parser.got_some();

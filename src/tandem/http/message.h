@@ -79,6 +79,11 @@ class CancelSignal {
   std::vector<std::pair<std::size_t, std::function<void()>>> hooks_;
 };
 
+// Work done without a signal (nullptr) is never cancelled.
+inline bool is_cancelled(const CancelSignal* signal) {
+  return signal != nullptr && signal->cancelled();
+}
+
 // Registers a cancel hook for a scope.
 class CancelHook {
  public:

@@ -219,10 +219,10 @@ struct ActiveRequest {
 
 constexpr auto kDisconnectSweep = std::chrono::milliseconds(50);
 
-// Notices clients that went away while their handler runs
-// (waiting on an upstream, streaming), so the request's CancelSignal fires and upstream work stops.
-// One poll() every 50 ms over the requests running longer than that replaces a watch operation per
-// request, which cost a tenth of the gateway's CPU per proxied request (measured).
+// Notices clients that went away while their handler runs (waiting on an upstream, streaming), so
+// the request's CancelSignal fires and upstream work stops. One poll() every 50 ms over the
+// requests running longer than that replaces a watch operation per request, which cost a tenth
+// of the gateway's CPU per proxied request (measured).
 Task<void> sweep_disconnects(Worker& worker) {
   Timer timer(worker.ioc);
   std::vector<pollfd> fds;
