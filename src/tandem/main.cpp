@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tandem/cli/serve_command.h"
+#include "tandem/cli/test_model_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Tandem: LLMs and tailored task models behind one OpenAI-compatible API"};
@@ -22,10 +23,28 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("check-config", "Validate a config file and exit");
   check_cmd->add_option("-c,--config", check_path, "Config file (TOML)")->capture_default_str();
 
+  tandem::cli::TestModelOptions test_model;
+  auto* test_model_cmd = app.add_subcommand(
+      "make-test-model", "Write a random-weight GGUF model with a real vocabulary (for tests)");
+  test_model_cmd->add_option("--vocab", test_model.vocab_path, "A ggml-vocab-*.gguf file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  test_model_cmd->add_option("-o,--out", test_model.out_path, "Output GGUF path")->required();
+  test_model_cmd->add_option("--size", test_model.size, "tiny or 0.5b")
+      ->check(CLI::IsMember({"tiny", "0.5b"}))
+      ->capture_default_str();
+  test_model_cmd->add_option("--type", test_model.type, "f32, f16, q8_0 or q4_k")
+      ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_k"}))
+      ->capture_default_str();
+  test_model_cmd->add_option("--seed", test_model.seed, "Weight seed")->capture_default_str();
+  test_model_cmd->add_flag("--embedding", test_model.embedding,
+                           "Declare mean pooling (an embedding model)");
+
   app.add_subcommand("version", "Print the version")->callback([] { std::puts("tandem 0.1.0"); });
 
   CLI11_PARSE(app, argc, argv);
   if (serve_cmd->parsed()) return tandem::cli::run_serve(serve);
   if (check_cmd->parsed()) return tandem::cli::run_check_config(check_path);
+  if (test_model_cmd->parsed()) return tandem::cli::run_make_test_model(test_model);
   return 0;
 }

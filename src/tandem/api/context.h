@@ -12,6 +12,7 @@
 #include "tandem/http/client.h"
 #include "tandem/metrics/gateway_metrics.h"
 #include "tandem/metrics/registry.h"
+#include "tandem/providers/local_provider.h"
 #include "tandem/providers/openai_provider.h"
 
 namespace tandem::api {
@@ -26,7 +27,9 @@ struct GatewayState {
   const ModelEntry* find_model(std::string_view name) const;
 
   config::Config config;
-  std::vector<std::unique_ptr<providers::OpenAiProvider>> providers;
+  // One entry per configured provider, by index: an HTTP provider or a local one.
+  std::vector<std::unique_ptr<providers::OpenAiProvider>> http_providers;
+  std::vector<std::unique_ptr<providers::LocalProvider>> local_providers;
   std::vector<std::unique_ptr<RouteState>> route_states;
   std::map<std::string, ModelEntry, std::less<>> models;
   Authenticator auth;

@@ -18,14 +18,21 @@ GatewayState::GatewayState(config::Config cfg)
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
   for (const auto& p : config.providers) {
-    providers.push_back(std::make_unique<providers::OpenAiProvider>(p));
+    if (p.kind == "local") {
+      http_providers.push_back(nullptr);
+      local_providers.push_back(std::make_unique<providers::LocalProvider>(p));
+    } else {
+      http_providers.push_back(std::make_unique<providers::OpenAiProvider>(p));
+      local_providers.push_back(nullptr);
+    }
   }
   for (const auto& m : config.models) {
     ModelEntry entry;
     entry.config = &m;
     for (const auto& r : m.routes) {
-      route_states.push_back(
-          std::make_unique<RouteState>(r, *providers[r.provider_index], metrics, m.name));
+      route_states.push_back(std::make_unique<RouteState>(
+          r, config.providers[r.provider_index], http_providers[r.provider_index].get(),
+          local_providers[r.provider_index].get(), metrics, m.name));
       entry.routes.push_back(route_states.back().get());
     }
     models.emplace(m.name, std::move(entry));

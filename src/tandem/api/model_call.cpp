@@ -42,7 +42,7 @@ std::optional<Failure> inspect_answer(std::string_view body, int status, bool ch
 
 }  // namespace
 
-http::Task<std::optional<Failure>> read_json_answer(http::ClientResponse& response,
+http::Task<std::optional<Failure>> read_json_answer(http::UpstreamResponse& response,
                                                     http::Clock::time_point deadline, bool chat,
                                                     std::string& body, core::Usage& usage) {
   body.clear();
@@ -136,7 +136,7 @@ http::Task<void> forward_json(WorkerContext& worker, std::string_view model,
                               http::Clock::time_point started) {
   std::string body;
   core::Usage usage;
-  AcceptFn accept = [&](const RouteState&, http::ClientResponse& response,
+  AcceptFn accept = [&](const RouteState&, http::UpstreamResponse& response,
                         http::Clock::time_point deadline) {
     return read_json_answer(response, deadline, chat, body, usage);
   };

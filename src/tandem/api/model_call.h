@@ -18,7 +18,7 @@ constexpr std::size_t kMaxUpstreamBody = 64 << 20;
 // Reads a non-streamed 2xx answer into `body` and its usage into `usage`. A body that is not a
 // JSON object, or (for chat) whose every choice was stopped by a content filter, is a Failure
 // so the chain moves on.
-http::Task<std::optional<routing::Failure>> read_json_answer(http::ClientResponse& response,
+http::Task<std::optional<routing::Failure>> read_json_answer(http::UpstreamResponse& response,
                                                              http::Clock::time_point deadline,
                                                              bool chat, std::string& body,
                                                              core::Usage& usage);

@@ -21,12 +21,15 @@ RouteSeries::RouteSeries(metrics::GatewayMetrics& m, std::string_view model, std
       cost(m.cost.with({model, route})),
       circuit(m.circuit_state.with({route})) {}
 
-RouteState::RouteState(const config::RouteConfig& r, const providers::OpenAiProvider& p,
+RouteState::RouteState(const config::RouteConfig& r, const config::ProviderConfig& p,
+                       const providers::OpenAiProvider* http, providers::LocalProvider* local,
                        metrics::GatewayMetrics& metrics, std::string_view model)
     : route(r),
-      provider(&p),
-      breaker(p.config().breaker_failure_threshold, p.config().breaker_cooldown),
-      retry{p.config().max_retries, p.config().retry_base_delay, p.config().retry_max_delay},
+      provider_config(&p),
+      http_provider(http),
+      local_provider(local),
+      breaker(p.breaker_failure_threshold, p.breaker_cooldown),
+      retry{p.max_retries, p.retry_base_delay, p.retry_max_delay},
       series(metrics, model, r.label) {}
 
 namespace {
@@ -108,9 +111,15 @@ http::Task<ChainResult> RouteRunner::run(std::string_view model,
   ChainResult result;
   for (std::size_t index = 0; index < routes.size(); ++index) {
     RouteState& state = *routes[index];
-    const auto& pconf = state.provider->config();
+    const auto& pconf = *state.provider_config;
     const std::string& label = state.route.label;
-    http::OutgoingRequest request = state.provider->build_request(path, body_for(state));
+    http::OutgoingRequest request;
+    std::string local_body;
+    if (state.local_provider != nullptr) {
+      local_body = body_for(state);
+    } else {
+      request = state.http_provider->build_request(path, body_for(state));
+    }
     for (int retry = 0;; ++retry) {
       auto now = http::Clock::now();
       auto admission = state.breaker.admit(now);
@@ -123,8 +132,16 @@ http::Task<ChainResult> RouteRunner::run(std::string_view model,
       }
       ++result.attempts;
       auto deadline = now + pconf.request_timeout;
-      auto sent = co_await client_.send(state.provider->endpoint(), request, pconf.connect_timeout,
-                                        deadline, cancel);
+      http::HttpClient::Result sent;
+      if (state.local_provider != nullptr) {
+        auto local =
+            co_await state.local_provider->send(path, local_body, state.route, deadline, cancel);
+        sent.response = std::move(local.response);
+        sent.error = std::move(local.error);
+      } else {
+        sent = co_await client_.send(state.http_provider->endpoint(), request,
+                                     pconf.connect_timeout, deadline, cancel);
+      }
       state.series.upstream_duration.observe(
           std::chrono::duration<double>(http::Clock::now() - now).count());
       std::optional<Failure> failure;

@@ -13,6 +13,7 @@
 #include "tandem/core/api_error.h"
 #include "tandem/http/client.h"
 #include "tandem/metrics/gateway_metrics.h"
+#include "tandem/providers/local_provider.h"
 #include "tandem/providers/openai_provider.h"
 #include "tandem/routing/circuit_breaker.h"
 #include "tandem/routing/failure.h"
@@ -34,12 +35,15 @@ struct RouteSeries {
   metrics::Gauge& circuit;
 };
 
-// One route of one model, shared by all threads.
+// One route of one model, shared by all threads. Its provider is an HTTP one or a local one.
 struct RouteState {
-  RouteState(const config::RouteConfig& route, const providers::OpenAiProvider& provider,
+  RouteState(const config::RouteConfig& route, const config::ProviderConfig& provider_config,
+             const providers::OpenAiProvider* http, providers::LocalProvider* local,
              metrics::GatewayMetrics& metrics, std::string_view model);
   config::RouteConfig route;
-  const providers::OpenAiProvider* provider;
+  const config::ProviderConfig* provider_config;
+  const providers::OpenAiProvider* http_provider;  // kind "openai", else null
+  providers::LocalProvider* local_provider;        // kind "local", else null
   routing::CircuitBreaker breaker;
   routing::RetryPolicy retry;
   RouteSeries series;
@@ -55,7 +59,7 @@ struct RouteFailureSummary {
 struct ChainResult {
   const RouteState* route = nullptr;  // the route that answered; null when none did
   std::size_t route_index = 0;
-  std::unique_ptr<http::ClientResponse> response;
+  std::unique_ptr<http::UpstreamResponse> response;
   int attempts = 0;
   std::vector<RouteFailureSummary> failures;
   std::optional<routing::Failure> client_error;  // the upstream rejected the request itself
@@ -72,7 +76,7 @@ struct ChainResult {
 
 // Reads what the caller needs from a 2xx response head; a Failure moves on to the next route.
 using AcceptFn = std::function<http::Task<std::optional<routing::Failure>>(
-    const RouteState& route, http::ClientResponse& response, http::Clock::time_point deadline)>;
+    const RouteState& route, http::UpstreamResponse& response, http::Clock::time_point deadline)>;
 using BodyFn = std::function<std::string(const RouteState& route)>;
 
 // The chain's view of a transport failure.

@@ -28,7 +28,7 @@ std::string error_event(std::string message) {
 }
 
 // Reads until at least one complete event is pending, the body ends, or an error.
-http::Task<http::ClientError> read_events(http::ClientResponse& response, http::SseParser& parser,
+http::Task<http::ClientError> read_events(http::UpstreamResponse& response, http::SseParser& parser,
                                           std::vector<http::SseEvent>& pending, bool& done,
                                           http::Clock::time_point deadline) {
   std::string chunk;
@@ -72,7 +72,7 @@ http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
   std::vector<http::SseEvent> pending;
   bool upstream_done = false;
 
-  AcceptFn accept = [&](const RouteState&, http::ClientResponse& response,
+  AcceptFn accept = [&](const RouteState&, http::UpstreamResponse& response,
                         http::Clock::time_point deadline) -> http::Task<std::optional<Failure>> {
     parser = http::SseParser{};
     pending.clear();
@@ -122,7 +122,7 @@ http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
   }
 
   const std::string& label = chain.route->route.label;
-  const auto& pconf = chain.route->provider->config();
+  const auto& pconf = *chain.route->provider_config;
   http::Headers headers = route_headers(chain, nullptr);
   headers.push_back(
       {"Trailer", "x-tandem-cost-usd, x-tandem-prompt-tokens, x-tandem-completion-tokens"});
@@ -141,7 +141,7 @@ http::Task<void> serve_chat_stream(WorkerContext& worker, ChatRequest& chat,
   std::string out;
   std::string failure;  // set when the stream must end with an error event
   bool saw_done = false;
-  http::ClientResponse& upstream = *chain.response;
+  http::UpstreamResponse& upstream = *chain.response;
   while (true) {
     out.clear();
     for (auto& event : pending) {

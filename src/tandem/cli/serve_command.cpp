@@ -61,8 +61,16 @@ int run_serve(const ServeOptions& options) {
   so.write_timeout = config->server.read_timeout;
   so.drain_timeout = config->server.drain_timeout;
 
-  api::Gateway gateway(std::move(*config));
-  http::Server server(so, gateway.handler_factory());
+  // Local models load here; a missing or corrupt file stops the start with its name.
+  std::unique_ptr<api::Gateway> gateway;
+  try {
+    gateway = std::make_unique<api::Gateway>(std::move(*config));
+  } catch (const std::exception& e) {
+    log::error("start_failed", {{"error", e.what()}});
+    std::fprintf(stderr, "tandem: %s\n", e.what());
+    return 1;
+  }
+  http::Server server(so, gateway->handler_factory());
   try {
     server.start();
   } catch (const std::exception& e) {

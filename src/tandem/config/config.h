@@ -26,9 +26,29 @@ struct ServerConfig {
   std::string log_level = "info";
 };
 
+// A LoRA adapter (GGUF) of a local model, selectable per request ("lora") or per route.
+struct LocalLoraConfig {
+  std::string name;
+  std::string path;
+  double scale = 1.0;
+};
+
+// A GGUF model served in process by a provider of kind "local".
+struct LocalModelConfig {
+  std::string name;    // what routes name as `model`
+  std::string path;    // resolved against the config file's folder
+  int context = 4096;  // tokens per sequence
+  int parallel = 4;    // sequences decoded together in one batch
+  int threads = 0;     // 0: all cores
+  int batch = 512;     // most tokens per decode
+  int gpu_layers = 0;
+  bool embeddings = false;
+  std::vector<LocalLoraConfig> loras;
+};
+
 struct ProviderConfig {
   std::string name;
-  std::string kind;  // "openai"
+  std::string kind;  // "openai" or "local"
   Url base_url;
   std::string api_key;  // resolved from api_key_env; empty for none. Never logged.
   Millis connect_timeout{5'000};
@@ -41,14 +61,18 @@ struct ProviderConfig {
   int breaker_failure_threshold = 5;
   Millis breaker_cooldown{10'000};
   bool verify_tls = true;
-  std::string ca_file;  // extra CA bundle (PEM), e.g. for a private upstream
-  core::Price price;    // default for routes that do not set their own
+  std::string ca_file;                         // extra CA bundle (PEM), e.g. for a private upstream
+  core::Price price;                           // default for routes that do not set their own
+  std::vector<LocalModelConfig> local_models;  // kind "local"
+
+  const LocalModelConfig* find_local_model(std::string_view name) const;
 };
 
 struct RouteConfig {
   std::size_t provider_index = 0;  // into Config::providers
   std::string provider;            // provider name, for logs and labels
   std::string model;               // the upstream's model name
+  std::string lora;                // local models: the adapter this route applies
   core::Price price;
   std::string label;  // "provider:model", used in headers, metrics and logs
 };

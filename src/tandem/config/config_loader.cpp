@@ -2,11 +2,19 @@
 
 #include <toml++/toml.h>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 namespace tandem::config {
+
+const LocalModelConfig* ProviderConfig::find_local_model(std::string_view name) const {
+  for (const auto& m : local_models) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
 
 const ModelConfig* Config::find_model(std::string_view name) const {
   for (const auto& m : models) {
@@ -169,11 +177,85 @@ void read_server(TableReader& r, ServerConfig& s) {
   }
 }
 
-void read_provider(TableReader& r, ProviderConfig& p, const EnvLookup& env) {
+// [providers.<name>.models.<model>] of a local provider: GGUF files served in process.
+void read_local_models(TableReader& r, ProviderConfig& p, const std::filesystem::path& base_dir,
+                       std::string_view source, std::vector<std::string>& errors) {
+  const toml::node* models = r.get("models");
+  const toml::table* table = models != nullptr ? models->as_table() : nullptr;
+  if (table == nullptr || table->empty()) {
+    r.error_here("a local provider needs [" + r.qualified("models") +
+                 ".<name>] tables, each with a GGUF path");
+    return;
+  }
+  for (const auto& [name, node] : *table) {
+    std::string path = r.qualified("models") + "." + std::string(name.str());
+    const toml::table* mt = node.as_table();
+    if (mt == nullptr) {
+      r.error_at(node, path, "must be a table {path = \"model.gguf\", ...}");
+      continue;
+    }
+    TableReader mr(*mt, path, source, errors);
+    LocalModelConfig m;
+    m.name = std::string(name.str());
+    if (!valid_name(m.name)) mr.error_here("model names use letters, digits and -_.:/");
+    mr.read_string("path", m.path, true);
+    if (!m.path.empty() && std::filesystem::path(m.path).is_relative()) {
+      m.path = (base_dir / m.path).lexically_normal().string();
+    }
+    mr.read_int("context", m.context, 16, 1 << 20);
+    mr.read_int("parallel", m.parallel, 1, 256);
+    mr.read_int("threads", m.threads, 0, 1024);
+    mr.read_int("batch", m.batch, 1, 1 << 16);
+    mr.read_int("gpu_layers", m.gpu_layers, -1, 100000);
+    mr.read_bool("embeddings", m.embeddings);
+    if (const toml::node* loras = mr.get("loras")) {
+      const toml::table* lt = loras->as_table();
+      if (lt == nullptr) {
+        mr.error_at(*loras, path + ".loras", "must be a table of name = \"adapter.gguf\"");
+      } else {
+        for (const auto& [lname, lnode] : *lt) {
+          LocalLoraConfig lora;
+          lora.name = std::string(lname.str());
+          if (auto v = lnode.value<std::string>(); v && lnode.is_string()) {
+            lora.path = *v;
+          } else {
+            mr.error_at(lnode, path + ".loras." + lora.name, "must be a path to a LoRA GGUF");
+            continue;
+          }
+          if (std::filesystem::path(lora.path).is_relative()) {
+            lora.path = (base_dir / lora.path).lexically_normal().string();
+          }
+          m.loras.push_back(std::move(lora));
+        }
+      }
+    }
+    p.local_models.push_back(std::move(m));
+  }
+}
+
+void read_provider(TableReader& r, ProviderConfig& p, const EnvLookup& env,
+                   const std::filesystem::path& base_dir, std::string_view source,
+                   std::vector<std::string>& errors) {
   r.read_string("kind", p.kind, true);
+  if (p.kind == "local") {
+    // In-process: no network, so no retries by default, and generation may take minutes.
+    p.max_retries = 0;
+    p.request_timeout = Millis(300'000);
+    p.stream_idle_timeout = Millis(120'000);
+    read_local_models(r, p, base_dir, source, errors);
+    r.read_millis("request_timeout_ms", p.request_timeout);
+    r.read_millis("stream_idle_timeout_ms", p.stream_idle_timeout);
+    r.read_int("max_retries", p.max_retries, 0, 10);
+    r.read_int("breaker_failure_threshold", p.breaker_failure_threshold, 1, 1'000);
+    r.read_millis("breaker_cooldown_ms", p.breaker_cooldown);
+    r.read_price("input_price_per_mtok", p.price.input_micro_usd_per_mtok);
+    r.read_price("output_price_per_mtok", p.price.output_micro_usd_per_mtok);
+    r.read_price("compute_price_per_hour", p.price.compute_micro_usd_per_hour);
+    return;
+  }
   if (!p.kind.empty() && p.kind != "openai") {
     r.error_at(*r.table().get("kind"), r.qualified("kind"),
-               "unknown provider kind '" + p.kind + "' (supported: openai)");
+               "unknown provider kind '" + p.kind + "' (supported: openai, local)");
   }
   std::string base_url;
   r.read_string("base_url", base_url, true);
@@ -244,20 +326,43 @@ void read_model(TableReader& r, ModelConfig& m, const std::vector<ProviderConfig
     RouteConfig route;
     rr.read_string("provider", route.provider, true);
     rr.read_string("model", route.model, true);
-    bool found = false;
+    rr.read_string("lora", route.lora);
+    const ProviderConfig* provider = nullptr;
     for (std::size_t p = 0; p < providers.size(); ++p) {
       if (providers[p].name == route.provider) {
         route.provider_index = p;
         route.price = providers[p].price;
-        found = true;
+        provider = &providers[p];
       }
     }
-    if (!found && !route.provider.empty()) {
+    if (provider == nullptr && !route.provider.empty()) {
       rr.error_at(*t->get("provider"), path + ".provider",
                   "no provider named '" + route.provider + "' in [providers]");
     }
+    if (provider != nullptr && provider->kind == "local" && !route.model.empty()) {
+      const LocalModelConfig* local = provider->find_local_model(route.model);
+      if (local == nullptr) {
+        rr.error_at(*t->get("model"), path + ".model",
+                    "provider '" + route.provider + "' has no model '" + route.model + "'");
+      } else {
+        if (local->embeddings != m.embeddings) {
+          rr.error_at(*t->get("model"), path + ".model",
+                      "local model '" + route.model + "' is " +
+                          (local->embeddings ? "an embeddings" : "a chat") + " model");
+        }
+        bool known = route.lora.empty();
+        for (const auto& l : local->loras) known = known || l.name == route.lora;
+        if (!known) {
+          rr.error_at(*t->get("lora"), path + ".lora",
+                      "local model '" + route.model + "' has no LoRA adapter '" + route.lora + "'");
+        }
+      }
+    } else if (!route.lora.empty() && provider != nullptr) {
+      rr.error_at(*t->get("lora"), path + ".lora", "LoRA adapters apply to local models only");
+    }
     rr.read_price("input_price_per_mtok", route.price.input_micro_usd_per_mtok);
     rr.read_price("output_price_per_mtok", route.price.output_micro_usd_per_mtok);
+    rr.read_price("compute_price_per_hour", route.price.compute_micro_usd_per_hour);
     route.label = route.provider + ":" + route.model;
     m.routes.push_back(std::move(route));
   }
@@ -280,6 +385,8 @@ LoadResult parse_config(std::string_view toml_text, std::string_view source_name
   }
   Config config;
   std::vector<std::string>& errors = result.errors;
+  // Relative model paths are relative to the config file, wherever the server is started.
+  std::filesystem::path base_dir = std::filesystem::path(source_name).parent_path();
   {
     TableReader top(root, "", source_name, errors);
     if (const toml::node* server = top.get("server")) {
@@ -303,7 +410,7 @@ LoadResult parse_config(std::string_view toml_text, std::string_view source_name
           ProviderConfig p;
           p.name = std::string(name.str());
           if (!valid_name(p.name)) r.error_here("provider names use letters, digits and -_.:/");
-          read_provider(r, p, env);
+          read_provider(r, p, env, base_dir, source_name, errors);
           config.providers.push_back(std::move(p));
         }
       } else {

@@ -17,6 +17,14 @@ std::int64_t cost_pico_usd(const Price& price, std::int64_t prompt_tokens,
   return sum;
 }
 
+std::int64_t compute_cost_pico_usd(const Price& price, std::int64_t compute_us) {
+  std::int64_t product = 0;
+  if (__builtin_mul_overflow(compute_us, price.compute_micro_usd_per_hour, &product)) {
+    return INT64_MAX;
+  }
+  return (product + 1800) / 3600;
+}
+
 std::optional<std::int64_t> parse_usd_micro(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::int64_t whole = 0;

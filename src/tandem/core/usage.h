@@ -9,6 +9,8 @@ struct Usage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   std::int64_t total_tokens = 0;
+  // Microseconds of local compute the call used (local models only; "tandem_compute_us").
+  std::int64_t compute_us = 0;
 };
 
 }  // namespace tandem::core

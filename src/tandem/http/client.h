@@ -39,19 +39,33 @@ struct ClientError {
   explicit operator bool() const { return kind != ClientErrorKind::none; }
 };
 
-// A response whose status line and headers have arrived; the body is read on demand.
-class ClientResponse {
+// An upstream's answer whose status and headers are known; the body is read on demand. An HTTP
+// response (ClientResponse below) or an in-process provider's answer (providers::LocalResponse):
+// the fallback chain and the stream relay treat both alike.
+class UpstreamResponse {
+ public:
+  virtual ~UpstreamResponse() = default;
+  virtual int status() const = 0;
+  virtual const Headers& headers() const = 0;
+  // Appends the next part of the body to `out`; sets `done` when the body is complete.
+  virtual Task<ClientError> read_some(std::string& out, bool& done, Clock::time_point deadline) = 0;
+  // Reads the rest of the body; too_large when it exceeds `limit` bytes.
+  virtual Task<ClientError> read_all(std::string& out, std::size_t limit,
+                                     Clock::time_point deadline);
+};
+
+// A response whose status line and headers have arrived over HTTP.
+class ClientResponse final : public UpstreamResponse {
  public:
   struct Impl;
   explicit ClientResponse(std::unique_ptr<Impl> impl);
-  ~ClientResponse();  // returns the connection to its pool when the body was read to the end
+  ~ClientResponse() override;  // returns the connection to its pool when read to the end
 
-  int status() const;
-  const Headers& headers() const;
-  // Appends the next part of the body to `out`; sets `done` when the body is complete.
-  Task<ClientError> read_some(std::string& out, bool& done, Clock::time_point deadline);
-  // Reads the rest of the body; too_large when it exceeds `limit` bytes.
-  Task<ClientError> read_all(std::string& out, std::size_t limit, Clock::time_point deadline);
+  int status() const override;
+  const Headers& headers() const override;
+  Task<ClientError> read_some(std::string& out, bool& done, Clock::time_point deadline) override;
+  Task<ClientError> read_all(std::string& out, std::size_t limit,
+                             Clock::time_point deadline) override;
 
  private:
   std::unique_ptr<Impl> impl_;
@@ -62,7 +76,7 @@ class HttpClient {
   explicit HttpClient(asio::io_context& ioc);
 
   struct Result {
-    std::unique_ptr<ClientResponse> response;  // set on success
+    std::unique_ptr<UpstreamResponse> response;  // set on success
     ClientError error;
   };
   // Sends the request and waits for the response head until `deadline`. A pooled connection that

@@ -7,6 +7,10 @@ Charge charge(const core::Usage& usage, const core::Price& price) {
   c.usage = usage;
   if (usage.known) {
     c.cost_pico_usd = core::cost_pico_usd(price, usage.prompt_tokens, usage.completion_tokens);
+    std::int64_t compute = core::compute_cost_pico_usd(price, usage.compute_us);
+    if (__builtin_add_overflow(c.cost_pico_usd, compute, &c.cost_pico_usd)) {
+      c.cost_pico_usd = INT64_MAX;
+    }
   }
   return c;
 }

@@ -171,6 +171,9 @@ class ScanHandler {
       scan.usage.completion_tokens = n;
     } else if (at(Place::usage, "total_tokens")) {
       if (n < 0 || n >= (1LL << 40)) usage_ok = false;
+    } else if (at(Place::usage, "tandem_compute_us")) {
+      // Tandem's local provider reports the decode time it spent, priced per hour of compute.
+      if (n >= 0 && n < (1LL << 50)) scan.usage.compute_us = n;
     } else {
       value_other();
     }

@@ -1,0 +1,20 @@
+#pragma once
+// `tandem make-test-model`: writes a random-weight GGUF model with a real vocabulary.
+#include <string>
+
+#include "tandem/llm/test_model.h"
+
+namespace tandem::cli {
+
+struct TestModelOptions {
+  std::string vocab_path;
+  std::string out_path;
+  std::string size = "tiny";  // "tiny" or "0.5b"
+  std::string type = "f32";
+  std::uint64_t seed = 42;
+  bool embedding = false;
+};
+
+int run_make_test_model(const TestModelOptions& options);
+
+}  // namespace tandem::cli

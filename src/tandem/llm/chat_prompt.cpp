@@ -1,0 +1,129 @@
+#include "tandem/llm/chat_prompt.h"
+
+#include <chat.h>
+#include <common.h>
+#include <json-schema-to-grammar.h>
+#include <json.h>
+
+#include <exception>
+
+#include "tandem/llm/engine.h"
+
+namespace tandem::llm {
+
+struct ChatPrompt::State {
+  common_chat_params params;
+  common_chat_parser_params parser;
+};
+
+ChatPrompt::ChatPrompt() : state_(std::make_unique<State>()) {}
+ChatPrompt::~ChatPrompt() = default;
+ChatPrompt::ChatPrompt(ChatPrompt&&) noexcept = default;
+ChatPrompt& ChatPrompt::operator=(ChatPrompt&&) noexcept = default;
+
+ChatPrompt render_chat(const Engine& engine, const ChatInputs& in) {
+  if (engine.chat_templates() == nullptr) {
+    throw ChatInputError("this local model serves embeddings, not chat");
+  }
+  common_chat_templates_inputs inputs;
+  try {
+    inputs.messages = common_chat_msgs_parse_oaicompat(common_json::parse(in.messages_json));
+    if (!in.tools_json.empty()) {
+      inputs.tools = common_chat_tools_parse_oaicompat(common_json::parse(in.tools_json));
+    }
+    if (!in.tool_choice.empty()) {
+      inputs.tool_choice = common_chat_tool_choice_parse_oaicompat(in.tool_choice);
+    }
+  } catch (const std::exception& e) {
+    throw ChatInputError(std::string("messages or tools rejected: ") + e.what());
+  }
+  if (inputs.messages.empty()) throw ChatInputError("messages must not be empty");
+  inputs.parallel_tool_calls = in.parallel_tool_calls;
+  inputs.use_jinja = true;
+  inputs.add_generation_prompt = true;
+  if (!in.json_schema.empty()) {
+    inputs.json_schema = in.json_schema;
+  } else if (in.json_object) {
+    inputs.json_schema = "{\"type\":\"object\"}";
+  }
+  ChatPrompt out;
+  try {
+    out.state_->params = common_chat_templates_apply(engine.chat_templates(), inputs);
+  } catch (const std::exception& e) {
+    throw ChatInputError(std::string("the chat template rejected the request: ") + e.what());
+  }
+  auto& params = out.state_->params;
+  if (params.grammar.empty() && !inputs.json_schema.empty()) {
+    // Templates without their own structured-output handling: the schema's grammar directly.
+    try {
+      params.grammar = json_schema_to_grammar(common_json::parse(inputs.json_schema));
+    } catch (const std::exception& e) {
+      throw ChatInputError(std::string("response_format schema rejected: ") + e.what());
+    }
+  }
+  out.text = params.prompt;
+  out.extra_stops = params.additional_stops;
+  out.has_tools = !inputs.tools.empty() && inputs.tool_choice != COMMON_CHAT_TOOL_CHOICE_NONE;
+  out.constrained = !params.grammar.empty();
+  out.state_->parser = common_chat_parser_params(params);
+  out.state_->parser.parse_tool_calls = out.has_tools;
+  if (!params.parser.empty()) out.state_->parser.parser.load(params.parser);
+  return out;
+}
+
+void ChatPrompt::apply_to(const Engine& engine, common_params_sampling& sampling) const {
+  const auto& params = state_->params;
+  if (params.grammar.empty()) return;
+  sampling.grammar =
+      common_grammar(has_tools ? COMMON_GRAMMAR_TYPE_TOOL_CALLS : COMMON_GRAMMAR_TYPE_OUTPUT_FORMAT,
+                     params.grammar);
+  sampling.grammar_lazy = params.grammar_lazy;
+  sampling.generation_prompt = params.generation_prompt;
+  for (const auto& word : params.preserved_tokens) {
+    auto ids = engine.tokenize(word, false, true);
+    if (ids.size() == 1) sampling.preserved_tokens.insert(ids[0]);
+  }
+  for (const auto& trigger : params.grammar_triggers) {
+    if (trigger.type == COMMON_GRAMMAR_TRIGGER_TYPE_WORD) {
+      auto ids = engine.tokenize(trigger.value, false, true);
+      if (ids.size() == 1 && sampling.preserved_tokens.contains(ids[0])) {
+        common_grammar_trigger t;
+        t.type = COMMON_GRAMMAR_TRIGGER_TYPE_TOKEN;
+        t.value = trigger.value;
+        t.token = ids[0];
+        sampling.grammar_triggers.push_back(std::move(t));
+        continue;
+      }
+    }
+    sampling.grammar_triggers.push_back(trigger);
+  }
+  if (sampling.grammar_lazy && sampling.grammar_triggers.empty()) sampling.grammar_lazy = false;
+}
+
+ChatReply ChatPrompt::parse(const std::string& generated) const {
+  ChatReply reply;
+  if (!has_tools) {
+    reply.content = generated;
+    return reply;
+  }
+  try {
+    common_chat_msg msg = common_chat_parse(generated, false, state_->parser);
+    reply.content = msg.content;
+    int n = 0;
+    for (auto& call : msg.tool_calls) {
+      ToolCall t;
+      t.id = call.id.empty() ? "call_" + std::to_string(n) : call.id;
+      t.name = call.name;
+      t.arguments = call.arguments;
+      reply.tool_calls.push_back(std::move(t));
+      ++n;
+    }
+  } catch (const std::exception&) {
+    // Output the parser cannot read is returned as plain content, as llama-server does.
+    reply.content = generated;
+    reply.tool_calls.clear();
+  }
+  return reply;
+}
+
+}  // namespace tandem::llm

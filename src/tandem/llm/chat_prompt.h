@@ -1,0 +1,70 @@
+#pragma once
+// OpenAI chat input -> the model's own prompt, through its chat template (llama.cpp's Jinja
+// engine); and the model's raw reply -> content and tool calls, through the parser that the same
+// template implies. response_format's JSON schema and the tools' schemas become a grammar that
+// constrains decoding, so structured output always parses.
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct common_params_sampling;
+struct common_chat_parser_params;
+
+namespace tandem::llm {
+
+class Engine;
+
+// A request the template or grammar machinery rejects; the message says what is wrong.
+class ChatInputError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+struct ChatInputs {
+  std::string messages_json;  // the "messages" array
+  std::string tools_json;     // the "tools" array, or empty
+  std::string tool_choice;    // "auto", "none", "required" (empty: auto)
+  bool parallel_tool_calls = false;
+  std::string json_schema;   // from response_format, or empty
+  bool json_object = false;  // response_format {"type":"json_object"} without a schema
+};
+
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // JSON text
+};
+
+struct ChatReply {
+  std::string content;
+  std::vector<ToolCall> tool_calls;
+};
+
+class ChatPrompt {
+ public:
+  ChatPrompt();
+  ~ChatPrompt();
+  ChatPrompt(ChatPrompt&&) noexcept;
+  ChatPrompt& operator=(ChatPrompt&&) noexcept;
+
+  std::string text;                      // the rendered prompt
+  std::vector<std::string> extra_stops;  // stop strings the template adds
+  bool has_tools = false;
+  bool constrained = false;  // decoding follows a grammar
+
+  // Sets the grammar, triggers and preserved tokens into the sampling parameters.
+  void apply_to(const Engine& engine, common_params_sampling& sampling) const;
+  // The reply split into content and tool calls (plain content when no tools were offered).
+  ChatReply parse(const std::string& generated) const;
+
+ private:
+  friend ChatPrompt render_chat(const Engine& engine, const ChatInputs& inputs);
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Throws ChatInputError for messages, tools or a schema the template cannot take.
+ChatPrompt render_chat(const Engine& engine, const ChatInputs& inputs);
+
+}  // namespace tandem::llm

@@ -1,0 +1,134 @@
+#include "tandem/llm/test_model.h"
+
+#include <gguf.h>
+#include <llama.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "tandem/llm/backend.h"
+
+namespace tandem::llm {
+
+namespace {
+
+// ChatML, as Qwen2 ships it (simplified: no tool prompt), with the generation prompt.
+constexpr const char* kChatTemplate =
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+struct InitData {
+  std::uint64_t seed;
+  float std;
+};
+
+// Each tensor's values depend only on the seed and the tensor's name, so a model is the same
+// whatever order llama.cpp creates its tensors in. Norm weights start at 1 as in a real model.
+void set_tensor_data(ggml_tensor* tensor, void* userdata) {
+  const auto* init = static_cast<const InitData*>(userdata);
+  std::string name = tensor->name;
+  std::mt19937_64 rng(init->seed ^ std::hash<std::string>{}(name));
+  std::normal_distribution<float> dist(0.0f, init->std);
+  const bool is_norm = name.find("norm") != std::string::npos;
+  const std::int64_t n = ggml_nelements(tensor);
+  if (tensor->type != GGML_TYPE_F32) {
+    throw std::runtime_error("test model: unexpected tensor type for " + name);
+  }
+  std::vector<float> values(static_cast<std::size_t>(n));
+  for (auto& v : values) v = is_norm ? 1.0f : dist(rng);
+  ggml_backend_tensor_set(tensor, values.data(), 0, ggml_nbytes(tensor));
+}
+
+llama_ftype ftype_for(const std::string& type) {
+  if (type == "f16") return LLAMA_FTYPE_MOSTLY_F16;
+  if (type == "q8_0") return LLAMA_FTYPE_MOSTLY_Q8_0;
+  if (type == "q4_k") return LLAMA_FTYPE_MOSTLY_Q4_K_M;
+  throw std::runtime_error("test model: unknown type '" + type + "' (f32, f16, q8_0, q4_k)");
+}
+
+}  // namespace
+
+TestModelSpec tiny_test_model(std::string vocab_path) {
+  TestModelSpec spec;
+  spec.vocab_path = std::move(vocab_path);
+  return spec;
+}
+
+TestModelSpec half_b_test_model(std::string vocab_path) {
+  TestModelSpec spec;
+  spec.vocab_path = std::move(vocab_path);
+  spec.name = "tandem-test-0.5b";
+  spec.n_embd = 896;
+  spec.n_layer = 24;
+  spec.n_head = 14;
+  spec.n_head_kv = 2;
+  spec.n_ff = 4864;
+  spec.n_ctx_train = 32768;
+  return spec;
+}
+
+void write_test_model(const TestModelSpec& spec, const std::string& out_path) {
+  ensure_backend();
+  if (spec.type != "f32") ftype_for(spec.type);  // reject an unknown type before any work
+  gguf_init_params vocab_params{/*no_alloc=*/true, /*ctx=*/nullptr};
+  gguf_context* vocab = gguf_init_from_file(spec.vocab_path.c_str(), vocab_params);
+  if (vocab == nullptr) {
+    throw std::runtime_error(spec.vocab_path + ": cannot read as a GGUF vocabulary");
+  }
+  gguf_context* meta = gguf_init_empty();
+  gguf_set_kv(meta, vocab);
+  gguf_free(vocab);
+  if (gguf_find_key(meta, "tokenizer.ggml.tokens") < 0) {
+    gguf_free(meta);
+    throw std::runtime_error(spec.vocab_path + ": has no tokenizer.ggml.tokens");
+  }
+  const std::string arch = "qwen2";
+  auto key = [&](const char* suffix) { return arch + "." + suffix; };
+  gguf_set_val_str(meta, "general.architecture", arch.c_str());
+  gguf_set_val_str(meta, "general.name", spec.name.c_str());
+  gguf_set_val_u32(meta, key("context_length").c_str(), spec.n_ctx_train);
+  gguf_set_val_u32(meta, key("embedding_length").c_str(), spec.n_embd);
+  gguf_set_val_u32(meta, key("block_count").c_str(), spec.n_layer);
+  gguf_set_val_u32(meta, key("feed_forward_length").c_str(), spec.n_ff);
+  gguf_set_val_u32(meta, key("attention.head_count").c_str(), spec.n_head);
+  gguf_set_val_u32(meta, key("attention.head_count_kv").c_str(), spec.n_head_kv);
+  gguf_set_val_f32(meta, key("attention.layer_norm_rms_epsilon").c_str(), 1e-6f);
+  gguf_set_val_f32(meta, key("rope.freq_base").c_str(), 1000000.0f);
+  if (spec.embedding) {
+    gguf_set_val_u32(meta, key("pooling_type").c_str(), LLAMA_POOLING_TYPE_MEAN);
+  }
+  gguf_set_val_str(meta, "tokenizer.chat_template", kChatTemplate);
+
+  InitData init{spec.seed, spec.init_std};
+  llama_model_params params = llama_model_default_params();
+  params.n_gpu_layers = 0;
+  llama_model* model = llama_model_init_from_user(meta, set_tensor_data, &init, params);
+  gguf_free(meta);
+  if (model == nullptr)
+    throw std::runtime_error(out_path + ": llama.cpp could not build the model");
+
+  std::filesystem::path out(out_path);
+  if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
+  if (spec.type == "f32") {
+    llama_model_save_to_file(model, out_path.c_str());
+    llama_model_free(model);
+  } else {
+    std::string f32_path = out_path + ".f32.tmp";
+    llama_model_save_to_file(model, f32_path.c_str());
+    llama_model_free(model);
+    llama_model_quantize_params q = llama_model_quantize_default_params();
+    q.ftype = ftype_for(spec.type);
+    std::uint32_t rc = llama_model_quantize(f32_path.c_str(), out_path.c_str(), &q);
+    std::filesystem::remove(f32_path);
+    if (rc != 0) throw std::runtime_error(out_path + ": quantisation to " + spec.type + " failed");
+  }
+  if (!std::filesystem::exists(out_path)) throw std::runtime_error(out_path + ": was not written");
+}
+
+}  // namespace tandem::llm

@@ -1,0 +1,209 @@
+#include "tandem/providers/local_response.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+
+namespace tandem::providers {
+
+namespace json = boost::json;
+
+std::function<void()> Waiter::waker() {
+  std::weak_ptr<Waiter> weak = weak_from_this();
+  http::Executor executor = timer_.get_executor();
+  return [weak, executor] {
+    boost::asio::post(executor, [weak] {
+      if (auto self = weak.lock()) {
+        self->signalled_ = true;
+        self->timer_.cancel();
+      }
+    });
+  };
+}
+
+http::Task<bool> Waiter::wait(http::Clock::time_point deadline) {
+  if (!signalled_) {
+    timer_.expires_at(deadline);
+    co_await timer_.async_wait(http::use_task);
+  }
+  signalled_ = false;
+  co_return http::Clock::now() < deadline;
+}
+
+LocalJsonResponse::LocalJsonResponse(int status, std::string body)
+    : status_(status), body_(std::move(body)) {
+  headers_.push_back({"content-type", "application/json"});
+}
+
+http::Task<http::ClientError> LocalJsonResponse::read_some(std::string& out, bool& done,
+                                                           http::Clock::time_point) {
+  out += body_;
+  body_.clear();
+  done = true;
+  co_return http::ClientError{};
+}
+
+std::unique_ptr<http::UpstreamResponse> error_answer(const core::ApiError& error) {
+  return std::make_unique<LocalJsonResponse>(error.status, core::to_json(error));
+}
+
+std::string usage_json(const llm::GenerationEnd& end) {
+  json::object usage;
+  usage["prompt_tokens"] = end.prompt_tokens;
+  usage["completion_tokens"] = end.completion_tokens;
+  usage["total_tokens"] = end.prompt_tokens + end.completion_tokens;
+  usage["prompt_tokens_details"] = json::object{{"cached_tokens", end.cached_tokens}};
+  usage["tandem_compute_us"] = static_cast<std::int64_t>(end.compute_seconds * 1e6 + 0.5);
+  return json::serialize(usage);
+}
+
+namespace {
+
+json::array tool_calls_json(const llm::ChatReply& reply) {
+  json::array calls;
+  for (std::size_t i = 0; i < reply.tool_calls.size(); ++i) {
+    const auto& c = reply.tool_calls[i];
+    calls.push_back(json::object{{"index", i},
+                                 {"id", c.id},
+                                 {"type", "function"},
+                                 {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+  }
+  return calls;
+}
+
+std::string finish_reason_of(const llm::ChatReply& reply, const llm::GenerationEnd& end) {
+  if (!reply.tool_calls.empty() && end.finish_reason == "stop") return "tool_calls";
+  return end.finish_reason;
+}
+
+}  // namespace
+
+std::string completion_json(const CompletionInfo& info, const llm::ChatReply& reply,
+                            const llm::GenerationEnd& end) {
+  json::object message{{"role", "assistant"}};
+  if (reply.tool_calls.empty()) {
+    message["content"] = reply.content;
+  } else {
+    message["content"] = reply.content.empty() ? json::value(nullptr) : json::value(reply.content);
+    message["tool_calls"] = tool_calls_json(reply);
+  }
+  json::object body{{"id", info.id},
+                    {"object", "chat.completion"},
+                    {"created", info.created},
+                    {"model", info.model}};
+  body["choices"] = json::array{json::object{{"index", 0},
+                                             {"message", std::move(message)},
+                                             {"logprobs", nullptr},
+                                             {"finish_reason", finish_reason_of(reply, end)}}};
+  std::string out = json::serialize(body);
+  out.pop_back();  // the usage object is serialised once, by usage_json
+  out += ",\"usage\":" + usage_json(end) + "}";
+  return out;
+}
+
+LocalStreamResponse::LocalStreamResponse(CompletionInfo info,
+                                         std::shared_ptr<llm::Generation> generation,
+                                         std::shared_ptr<Waiter> waiter, llm::ChatPrompt prompt,
+                                         llm::Generation::Taken first, http::CancelSignal* cancel)
+    : info_(std::move(info)),
+      generation_(std::move(generation)),
+      waiter_(std::move(waiter)),
+      prompt_(std::move(prompt)),
+      cancel_(cancel) {
+  headers_.push_back({"content-type", "text/event-stream"});
+  if (cancel_ != nullptr) {
+    std::weak_ptr<Waiter> weak = waiter_;
+    auto generation_ptr = generation_;
+    hook_ = cancel_->add_hook([weak, generation_ptr] {
+      generation_ptr->cancel();
+      if (auto w = weak.lock()) w->interrupt();
+    });
+  }
+  render(std::move(first), ready_);
+}
+
+LocalStreamResponse::~LocalStreamResponse() {
+  if (cancel_ != nullptr) cancel_->remove_hook(hook_);
+  generation_->set_waker({});
+  generation_->cancel();  // a no-op when it already ended
+}
+
+std::string LocalStreamResponse::chunk(std::string_view delta_json,
+                                       std::string_view finish_reason) const {
+  json::object c{{"id", info_.id},
+                 {"object", "chat.completion.chunk"},
+                 {"created", info_.created},
+                 {"model", info_.model}};
+  json::object choice{{"index", 0}};
+  choice["delta"] = json::parse(delta_json);
+  choice["logprobs"] = nullptr;
+  choice["finish_reason"] =
+      finish_reason.empty() ? json::value(nullptr) : json::value(json::string(finish_reason));
+  c["choices"] = json::array{std::move(choice)};
+  return "data: " + json::serialize(c) + "\n\n";
+}
+
+void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out) {
+  if (!sent_role_ && (taken.ended ? taken.end.error.empty() : true)) {
+    out += chunk(R"({"role":"assistant","content":""})", "");
+    sent_role_ = true;
+  }
+  if (!taken.text.empty()) {
+    if (prompt_.has_tools) {
+      buffered_ += taken.text;
+    } else {
+      out += chunk(json::serialize(json::object{{"content", taken.text}}), "");
+    }
+  }
+  if (!taken.ended) return;
+  finished_ = true;
+  const auto& end = taken.end;
+  if (!end.error.empty()) {
+    out += "data: " +
+           json::serialize(json::object{
+               {"error",
+                {{"message", "local model failed: " + end.error}, {"type", "server_error"}}}}) +
+           "\n\n";
+    return;
+  }
+  llm::ChatReply reply;
+  if (prompt_.has_tools) {
+    reply = prompt_.parse(buffered_);
+    if (!reply.content.empty()) {
+      out += chunk(json::serialize(json::object{{"content", reply.content}}), "");
+    }
+    if (!reply.tool_calls.empty()) {
+      out += chunk(json::serialize(json::object{{"tool_calls", tool_calls_json(reply)}}), "");
+    }
+  }
+  out += chunk("{}", finish_reason_of(reply, end));
+  out += "data: {\"id\":" + json::serialize(json::string(info_.id)) +
+         ",\"object\":\"chat.completion.chunk\",\"created\":" + std::to_string(info_.created) +
+         ",\"model\":" + json::serialize(json::string(info_.model)) +
+         ",\"choices\":[],\"usage\":" + usage_json(end) + "}\n\n";
+  out += "data: [DONE]\n\n";
+}
+
+http::Task<http::ClientError> LocalStreamResponse::read_some(std::string& out, bool& done,
+                                                             http::Clock::time_point deadline) {
+  done = false;
+  while (ready_.empty() && !finished_) {
+    if (http::is_cancelled(cancel_)) {
+      co_return http::ClientError{http::ClientErrorKind::cancelled, "cancelled"};
+    }
+    llm::Generation::Taken taken = generation_->take();
+    if (!taken.text.empty() || taken.ended) {
+      render(std::move(taken), ready_);
+      continue;
+    }
+    if (!co_await waiter_->wait(deadline)) {
+      co_return http::ClientError{http::ClientErrorKind::timeout,
+                                  "the local model produced nothing before the deadline"};
+    }
+  }
+  out += ready_;
+  ready_.clear();
+  done = finished_;
+  co_return http::ClientError{};
+}
+
+}  // namespace tandem::providers

@@ -1,0 +1,91 @@
+#pragma once
+// The answers of the local provider, shaped as an OpenAI-compatible server's HTTP answers: an
+// error status with OpenAI's error body, a complete JSON body, or an SSE stream fed by a
+// generation on the model's scheduler thread.
+#include <memory>
+#include <string>
+
+#include "tandem/core/api_error.h"
+#include "tandem/http/client.h"
+#include "tandem/llm/chat_prompt.h"
+#include "tandem/llm/generation.h"
+
+namespace tandem::providers {
+
+// Resumes a coroutine on its own io_context when another thread reports progress.
+class Waiter : public std::enable_shared_from_this<Waiter> {
+ public:
+  explicit Waiter(http::Executor executor) : timer_(executor) {}
+  // For the producer thread: schedules the wake-up on the waiter's io_context.
+  std::function<void()> waker();
+  // Interrupts a wait (a cancel hook), on the waiter's own thread.
+  void interrupt() { timer_.cancel(); }
+  // Until woken, interrupted, or the deadline; false at the deadline.
+  http::Task<bool> wait(http::Clock::time_point deadline);
+
+ private:
+  http::Timer timer_;
+  bool signalled_ = false;
+};
+
+// A complete answer: a JSON body with a status (200, or an error).
+class LocalJsonResponse final : public http::UpstreamResponse {
+ public:
+  LocalJsonResponse(int status, std::string body);
+  int status() const override { return status_; }
+  const http::Headers& headers() const override { return headers_; }
+  http::Task<http::ClientError> read_some(std::string& out, bool& done,
+                                          http::Clock::time_point deadline) override;
+
+ private:
+  int status_;
+  http::Headers headers_;
+  std::string body_;
+};
+
+std::unique_ptr<http::UpstreamResponse> error_answer(const core::ApiError& error);
+
+// What every chunk and answer of one completion shares.
+struct CompletionInfo {
+  std::string id;  // "chatcmpl-..."
+  std::int64_t created = 0;
+  std::string model;
+};
+
+std::string usage_json(const llm::GenerationEnd& end);
+// The non-streamed chat.completion body.
+std::string completion_json(const CompletionInfo& info, const llm::ChatReply& reply,
+                            const llm::GenerationEnd& end);
+
+// An SSE stream of chat.completion.chunk events, ending with the finish chunk, a usage chunk and
+// [DONE], or with an error event when the generation failed. Destroying it cancels the
+// generation (the client left), which frees its sequence at the scheduler's next step.
+class LocalStreamResponse final : public http::UpstreamResponse {
+ public:
+  LocalStreamResponse(CompletionInfo info, std::shared_ptr<llm::Generation> generation,
+                      std::shared_ptr<Waiter> waiter, llm::ChatPrompt prompt,
+                      llm::Generation::Taken first, http::CancelSignal* cancel);
+  ~LocalStreamResponse() override;
+  int status() const override { return 200; }
+  const http::Headers& headers() const override { return headers_; }
+  http::Task<http::ClientError> read_some(std::string& out, bool& done,
+                                          http::Clock::time_point deadline) override;
+
+ private:
+  void render(llm::Generation::Taken taken, std::string& out);
+  std::string chunk(std::string_view delta_json, std::string_view finish_reason) const;
+
+  CompletionInfo info_;
+  std::shared_ptr<llm::Generation> generation_;
+  std::shared_ptr<Waiter> waiter_;
+  llm::ChatPrompt prompt_;
+  http::Headers headers_;
+  http::CancelSignal* cancel_;
+  std::size_t hook_ = 0;
+  std::string ready_;     // rendered events not yet read
+  std::string buffered_;  // generated text held until the end (tool calls are parsed whole)
+  bool sent_role_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace tandem::providers
