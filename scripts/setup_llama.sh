@@ -77,7 +77,9 @@ build_tools() {
   if [[ -x $PREFIX/bin/llama-bench && -x $PREFIX/bin/llama-server ]]; then return; fi
   fetch_source
   echo "setup-llama: building llama-bench and llama-server (about 25 minutes)"
-  local build=$WORK/build-tools
+  # The libraries' build folder, reconfigured with the tools on: the libraries' flags do not
+  # change, so only the tools are compiled.
+  local build=$WORK/build
   configure "$build" ON
   cmake --build "$build" -j "$JOBS" --target llama-bench llama-server >"$build.log"
   mkdir -p "$PREFIX/bin"

@@ -131,4 +131,54 @@ void write_test_model(const TestModelSpec& spec, const std::string& out_path) {
   if (!std::filesystem::exists(out_path)) throw std::runtime_error(out_path + ": was not written");
 }
 
+void write_test_lora(const TestModelSpec& spec, const std::string& out_path, int rank,
+                     std::uint64_t seed, float std) {
+  ensure_backend();
+  struct Target {
+    std::string name;
+    std::int64_t n_in, n_out;
+  };
+  const std::int64_t head_dim = spec.n_embd / spec.n_head;
+  std::vector<Target> targets;
+  for (std::uint32_t il = 0; il < spec.n_layer; ++il) {
+    std::string blk = "blk." + std::to_string(il) + ".";
+    targets.push_back({blk + "attn_q.weight", spec.n_embd, spec.n_embd});
+    targets.push_back({blk + "attn_v.weight", spec.n_embd, head_dim * spec.n_head_kv});
+    targets.push_back({blk + "ffn_up.weight", spec.n_embd, spec.n_ff});
+    targets.push_back({blk + "ffn_down.weight", spec.n_ff, spec.n_embd});
+  }
+  std::size_t bytes = 0;
+  for (const auto& t : targets) {
+    bytes += static_cast<std::size_t>((t.n_in + t.n_out) * rank) * sizeof(float) + 1024;
+  }
+  ggml_init_params params{bytes + (1 << 20), nullptr, false};
+  ggml_context* ctx = ggml_init(params);
+  gguf_context* gguf = gguf_init_empty();
+  gguf_set_val_str(gguf, "general.type", "adapter");
+  gguf_set_val_str(gguf, "general.architecture", "qwen2");
+  gguf_set_val_str(gguf, "general.name", (spec.name + "-lora").c_str());
+  gguf_set_val_str(gguf, "adapter.type", "lora");
+  gguf_set_val_f32(gguf, "adapter.lora.alpha", static_cast<float>(rank));
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> dist(0.0f, std);
+  for (const auto& t : targets) {
+    // A: n_in x rank, B: rank x n_out (ggml's ne order), as llama.cpp's converter writes them.
+    ggml_tensor* a = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, t.n_in, rank);
+    ggml_tensor* b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, rank, t.n_out);
+    ggml_set_name(a, (t.name + ".lora_a").c_str());
+    ggml_set_name(b, (t.name + ".lora_b").c_str());
+    for (ggml_tensor* x : {a, b}) {
+      auto* data = static_cast<float*>(x->data);
+      for (std::int64_t i = 0; i < ggml_nelements(x); ++i) data[i] = dist(rng);
+      gguf_add_tensor(gguf, x);
+    }
+  }
+  std::filesystem::path out(out_path);
+  if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
+  bool ok = gguf_write_to_file(gguf, out_path.c_str(), false);
+  gguf_free(gguf);
+  ggml_free(ctx);
+  if (!ok) throw std::runtime_error(out_path + ": cannot write the LoRA adapter");
+}
+
 }  // namespace tandem::llm

@@ -33,4 +33,10 @@ TestModelSpec half_b_test_model(std::string vocab_path);
 // Writes the model to `out_path`. Throws std::runtime_error with a message naming the file.
 void write_test_model(const TestModelSpec& spec, const std::string& out_path);
 
+// A random LoRA adapter (GGUF) for a model of `spec`'s shape, on every layer's attention and
+// feed-forward projections and on the output projection: strong enough to change what the model
+// generates. Different seeds give different adapters.
+void write_test_lora(const TestModelSpec& spec, const std::string& out_path, int rank,
+                     std::uint64_t seed, float std = 0.5f);
+
 }  // namespace tandem::llm
