@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 # ccache keys on relative paths, so a clone in another folder (CI) reuses the cache.
 export CCACHE_BASEDIR := $(CURDIR)
 
-.PHONY: setup build build-asan run test test-unit test-asan test-integration test-e2e bench format clean
+.PHONY: setup build build-asan run test test-unit test-asan test-integration test-e2e bench bench-local format clean
 
 setup:
 	@scripts/setup.sh
@@ -15,7 +15,8 @@ build: setup
 
 build-asan: setup
 	@cmake --preset asan >/dev/null
-	@cmake --build --preset asan -j $(JOBS) --target tandem_unit_tests tandem_integration_tests
+	@cmake --build --preset asan -j $(JOBS) --target tandem_unit_tests tandem_integration_tests \
+		tandem_llm_tests
 
 run: build
 	./build/release/src/tandem/tandem serve --config $(CONFIG)
@@ -39,6 +40,9 @@ test: build build-asan
 
 bench: build
 	bench/gateway/run.sh
+
+bench-local: build
+	bench/local/run.sh
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h')

@@ -40,6 +40,9 @@ if ! command -v node >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
 fi
 
+# llama.cpp's libraries, built once into a cache prefix outside the repository.
+scripts/setup_llama.sh
+
 if [[ ! -d tests/e2e/node_modules/openai ]]; then
   echo "setup: installing the end-to-end test client (npm ci)"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)

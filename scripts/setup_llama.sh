@@ -10,7 +10,8 @@
 # The prefix holds include/ (llama.h, ggml headers, common/ headers and the vendored nlohmann
 # json they include), lib/ (static libraries, including the two that `cmake --install` leaves
 # out), share/vocab/ (the source tree's ggml-vocab-*.gguf files, from which test models take a
-# real vocabulary) and a stamp file written last, so an interrupted build is redone.
+# real vocabulary), share/templates/ (real models' chat templates) and a stamp file written last,
+# so an interrupted build is redone.
 #
 # A machine with llama.cpp installed system-wide can skip this: CMake looks for a system llama.h
 # and libllama-common when no prefix exists (see cmake/LlamaCpp.cmake).
@@ -70,6 +71,8 @@ build_libraries() {
   cp "$build/common/libllama-common-base.a" "$PREFIX/lib/"
   cp "$build/vendor/cpp-httplib/libcpp-httplib.a" "$PREFIX/lib/"
   cp "$WORK/src/models/"ggml-vocab-*.gguf "$PREFIX/share/vocab/"
+  mkdir -p "$PREFIX/share/templates"
+  cp "$WORK/src/models/templates/"*.jinja "$PREFIX/share/templates/"
   echo "$VERSION" >"$PREFIX/.complete"
 }
 

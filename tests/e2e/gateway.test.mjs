@@ -521,6 +521,9 @@ describe('models', () => {
       assert.equal(model.object, 'model');
       ids.push(model.id);
     }
-    assert.deepEqual([...ids].sort(), [DIRECT, EMBED, FALLBACK, RATE_LIMITED].sort());
+    assert.deepEqual(
+      [...ids].sort(),
+      [DIRECT, EMBED, FALLBACK, RATE_LIMITED, 'e2e-local', 'e2e-local-embed'].sort(),
+    );
   });
 });

@@ -106,6 +106,14 @@ MOCK_PID=$!
 wait_for_port "$WORK/mock.port" "$MOCK_PID" "the mock upstream" "$WORK/mock.log"
 MOCK_PORT=$PORT
 
+# ---- local models ------------------------------------------------------------------------------
+# Random-weight GGUF models with the real Qwen2 vocabulary, written by the gateway binary itself.
+VOCAB="${TANDEM_LLAMA_VOCAB:-${TANDEM_LLAMA_PREFIX:-$HOME/.cache/tandem/llama.cpp-v0.4.0}/share/vocab/ggml-vocab-qwen2.gguf}"
+[[ -f "$VOCAB" ]] || die "$VOCAB is missing (scripts/setup_llama.sh installs it)"
+"$TANDEM_BIN" make-test-model --vocab "$VOCAB" -o "$WORK/tiny.gguf" >/dev/null 2>"$WORK/models.log"
+"$TANDEM_BIN" make-test-model --vocab "$VOCAB" -o "$WORK/tiny-embed.gguf" --embedding \
+  >/dev/null 2>>"$WORK/models.log"
+
 # ---- the gateway -------------------------------------------------------------------------------
 # Prices are exported so that the tests compute the expected cost from the same numbers.
 export TANDEM_E2E_PRICE_IN="${TANDEM_E2E_PRICE_IN:-0.15}"
@@ -158,6 +166,32 @@ routes = [{ provider = "good", model = "mock-chat" }]
 
 [models.e2e-ratelimited]
 routes = [{ provider = "good", model = "mock:status=429" }]
+
+# Local models in process (llama.cpp), with a price per token and per hour of compute.
+[providers.local]
+kind = "local"
+input_price_per_mtok = 1
+output_price_per_mtok = 2
+compute_price_per_hour = 3.6
+
+[providers.local.models.tiny]
+path = "$WORK/tiny.gguf"
+context = 256
+parallel = 2
+threads = 2
+
+[providers.local.models.tiny-embed]
+path = "$WORK/tiny-embed.gguf"
+context = 128
+embeddings = true
+threads = 2
+
+[models.e2e-local]
+routes = [{ provider = "local", model = "tiny" }]
+
+[models.e2e-local-embed]
+type = "embeddings"
+routes = [{ provider = "local", model = "tiny-embed" }]
 
 [models.e2e-embed]
 type = "embeddings"

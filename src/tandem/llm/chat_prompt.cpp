@@ -21,6 +21,27 @@ ChatPrompt::~ChatPrompt() = default;
 ChatPrompt::ChatPrompt(ChatPrompt&&) noexcept = default;
 ChatPrompt& ChatPrompt::operator=(ChatPrompt&&) noexcept = default;
 
+namespace {
+
+// llama.cpp's tool-call grammars let free text come before the first call, even when a call is
+// required ("until-N? tool-calls"). A weak model may never leave that text, so when tool_choice
+// requires a call, the call starts at once (what "required" means in OpenAI's API). Grammars of
+// another shape are left as they are.
+void require_tool_call_first(std::string& grammar) {
+  std::size_t root = grammar.find("root ::= ");
+  if (root == std::string::npos) return;
+  std::size_t end = grammar.find('\n', root);
+  std::string line =
+      grammar.substr(root, end == std::string::npos ? std::string::npos : end - root);
+  std::size_t until = line.find(" until-");
+  std::size_t calls = line.find("? tool-calls", until == std::string::npos ? 0 : until);
+  if (until == std::string::npos || calls == std::string::npos) return;
+  line.erase(until, calls + 1 - until);
+  grammar.replace(root, end == std::string::npos ? std::string::npos : end - root, line);
+}
+
+}  // namespace
+
 ChatPrompt render_chat(const Engine& engine, const ChatInputs& in) {
   if (engine.chat_templates() == nullptr) {
     throw ChatInputError("this local model serves embeddings, not chat");
@@ -53,6 +74,8 @@ ChatPrompt render_chat(const Engine& engine, const ChatInputs& in) {
     throw ChatInputError(std::string("the chat template rejected the request: ") + e.what());
   }
   auto& params = out.state_->params;
+  if (inputs.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED)
+    require_tool_call_first(params.grammar);
   if (params.grammar.empty() && !inputs.json_schema.empty()) {
     // Templates without their own structured-output handling: the schema's grammar directly.
     try {
@@ -100,17 +123,20 @@ void ChatPrompt::apply_to(const Engine& engine, common_params_sampling& sampling
   if (sampling.grammar_lazy && sampling.grammar_triggers.empty()) sampling.grammar_lazy = false;
 }
 
-ChatReply ChatPrompt::parse(const std::string& generated) const {
+ChatReply ChatPrompt::parse(const std::string& generated, bool cut_short) const {
   ChatReply reply;
   if (!has_tools) {
     reply.content = generated;
     return reply;
   }
   try {
-    common_chat_msg msg = common_chat_parse(generated, false, state_->parser);
+    // A reply cut by max_tokens may end inside a call: parsed as partial, the complete calls count.
+    common_chat_msg msg = common_chat_parse(generated, cut_short, state_->parser);
     reply.content = msg.content;
     int n = 0;
     for (auto& call : msg.tool_calls) {
+      // A call cut off by max_tokens has arguments that do not parse yet: not a call.
+      if (cut_short && common_json::parse_no_throw(call.arguments).is_discarded()) continue;
       ToolCall t;
       t.id = call.id.empty() ? "call_" + std::to_string(n) : call.id;
       t.name = call.name;

@@ -56,7 +56,8 @@ class ChatPrompt {
   // Sets the grammar, triggers and preserved tokens into the sampling parameters.
   void apply_to(const Engine& engine, common_params_sampling& sampling) const;
   // The reply split into content and tool calls (plain content when no tools were offered).
-  ChatReply parse(const std::string& generated) const;
+  // `cut_short`: generation stopped at max_tokens or the context end.
+  ChatReply parse(const std::string& generated, bool cut_short) const;
 
  private:
   friend ChatPrompt render_chat(const Engine& engine, const ChatInputs& inputs);

@@ -352,7 +352,13 @@ void Engine::admit(std::deque<Pending>& incoming) {
     slot.request = std::move(next.request);
     slot.generation = std::move(next.generation);
     incoming.pop_front();
-    slot.sampler = common_sampler_init(model_, *slot.request.sampling);
+    std::string sampler_error;
+    try {
+      // Throws for a grammar that does not parse, or one the generation prompt cannot enter.
+      slot.sampler = common_sampler_init(model_, *slot.request.sampling);
+    } catch (const std::exception& e) {
+      sampler_error = e.what();
+    }
     slot.prompt_done = keep;
     slot.cached_tokens = static_cast<int>(keep);
     slot.has_next = false;
@@ -363,7 +369,9 @@ void Engine::admit(std::deque<Pending>& incoming) {
     slot.admitted_at = ++admissions_;
     slot.busy = true;
     if (slot.sampler == nullptr) {
-      finish_slot(slot, "", "the grammar for this request could not be compiled");
+      finish_slot(slot, "",
+                  "the grammar for this request could not be compiled" +
+                      (sampler_error.empty() ? "" : ": " + sampler_error));
       continue;
     }
     if (slot.request.prompt.empty()) {

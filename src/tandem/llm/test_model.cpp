@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -16,8 +18,8 @@ namespace tandem::llm {
 
 namespace {
 
-// ChatML, as Qwen2 ships it (simplified: no tool prompt), with the generation prompt.
-constexpr const char* kChatTemplate =
+// Plain ChatML, for when Qwen2.5's template is not at hand.
+constexpr const char* kChatMlTemplate =
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
     "{% endfor %}"
@@ -50,6 +52,44 @@ llama_ftype ftype_for(const std::string& type) {
   if (type == "q8_0") return LLAMA_FTYPE_MOSTLY_Q8_0;
   if (type == "q4_k") return LLAMA_FTYPE_MOSTLY_Q4_K_M;
   throw std::runtime_error("test model: unknown type '" + type + "' (f32, f16, q8_0, q4_k)");
+}
+
+std::string default_chat_template(const std::string& vocab_path) {
+  auto file = std::filesystem::path(vocab_path).parent_path().parent_path() / "templates" /
+              "Qwen-Qwen2.5-7B-Instruct.jinja";
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return kChatMlTemplate;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// llama_model_save_to_file writes what the loaded model keeps, which leaves out the chat
+// template. The file is rewritten with it: new metadata, then the tensor data copied as bytes
+// (same tensors in the same order and alignment, so every offset stays valid).
+void add_chat_template(const std::string& path, const std::string& chat_template) {
+  ggml_context* tensors = nullptr;
+  gguf_init_params params{/*no_alloc=*/true, /*ctx=*/&tensors};
+  gguf_context* src = gguf_init_from_file(path.c_str(), params);
+  if (src == nullptr) throw std::runtime_error(path + ": cannot reread the saved model");
+  gguf_context* dst = gguf_init_empty();
+  gguf_set_kv(dst, src);
+  gguf_set_val_str(dst, "tokenizer.chat_template", chat_template.c_str());
+  for (std::int64_t i = 0; i < gguf_get_n_tensors(src); ++i) {
+    gguf_add_tensor(dst, ggml_get_tensor(tensors, gguf_get_tensor_name(src, i)));
+  }
+  const std::size_t data_offset = gguf_get_data_offset(src);
+  std::string tmp = path + ".template.tmp";
+  bool ok = gguf_write_to_file(dst, tmp.c_str(), /*only_meta=*/true);
+  gguf_free(dst);
+  gguf_free(src);
+  ggml_free(tensors);
+  if (!ok) throw std::runtime_error(tmp + ": cannot write");
+  std::ifstream in(path, std::ios::binary);
+  std::ofstream out(tmp, std::ios::binary | std::ios::app);
+  in.seekg(static_cast<std::streamoff>(data_offset));
+  out << in.rdbuf();
+  out.close();
+  if (!in || !out) throw std::runtime_error(tmp + ": cannot copy the tensor data");
+  std::filesystem::rename(tmp, path);
 }
 
 }  // namespace
@@ -103,7 +143,8 @@ void write_test_model(const TestModelSpec& spec, const std::string& out_path) {
   if (spec.embedding) {
     gguf_set_val_u32(meta, key("pooling_type").c_str(), LLAMA_POOLING_TYPE_MEAN);
   }
-  gguf_set_val_str(meta, "tokenizer.chat_template", kChatTemplate);
+  std::string chat_template =
+      spec.chat_template.empty() ? default_chat_template(spec.vocab_path) : spec.chat_template;
 
   InitData init{spec.seed, spec.init_std};
   llama_model_params params = llama_model_default_params();
@@ -118,10 +159,12 @@ void write_test_model(const TestModelSpec& spec, const std::string& out_path) {
   if (spec.type == "f32") {
     llama_model_save_to_file(model, out_path.c_str());
     llama_model_free(model);
+    add_chat_template(out_path, chat_template);
   } else {
     std::string f32_path = out_path + ".f32.tmp";
     llama_model_save_to_file(model, f32_path.c_str());
     llama_model_free(model);
+    add_chat_template(f32_path, chat_template);
     llama_model_quantize_params q = llama_model_quantize_default_params();
     q.ftype = ftype_for(spec.type);
     std::uint32_t rc = llama_model_quantize(f32_path.c_str(), out_path.c_str(), &q);

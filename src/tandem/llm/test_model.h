@@ -23,6 +23,9 @@ struct TestModelSpec {
   // "f32", "f16", "q8_0" or "q4_k" (Q4_K_M).
   std::string type = "f32";
   bool embedding = false;  // declares mean pooling: an embedding model
+  // The chat template (Jinja). Empty: Qwen2.5-Instruct's own, from the templates folder beside
+  // the vocabulary folder (share/templates), with its tool-call syntax; plain ChatML without it.
+  std::string chat_template;
 };
 
 // A few KB of weights per layer: loads and generates in milliseconds.

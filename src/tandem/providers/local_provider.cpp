@@ -432,8 +432,8 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
     result.response = error_answer(core::internal_error("local model failed: " + end.error));
     co_return result;
   }
-  result.response =
-      std::make_unique<LocalJsonResponse>(200, completion_json(info, prompt.parse(generated), end));
+  result.response = std::make_unique<LocalJsonResponse>(
+      200, completion_json(info, prompt.parse(generated, end.finish_reason == "length"), end));
   co_return result;
 }
 

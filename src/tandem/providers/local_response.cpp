@@ -167,7 +167,7 @@ void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out)
   }
   llm::ChatReply reply;
   if (prompt_.has_tools) {
-    reply = prompt_.parse(buffered_);
+    reply = prompt_.parse(buffered_, end.finish_reason == "length");
     if (!reply.content.empty()) {
       out += chunk(json::serialize(json::object{{"content", reply.content}}), "");
     }

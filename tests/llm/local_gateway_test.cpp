@@ -1,0 +1,357 @@
+// The local provider behind the real gateway: OpenAI-shaped answers and streams from the tiny
+// model, structured output that always validates, tool calls, context overflow and its fallback,
+// embeddings, LoRA per request, client disconnects, and cost from compute time.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "gateway_fixture.h"
+#include "test_models.h"
+
+namespace tandem::testing {
+namespace {
+
+namespace json = boost::json;
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
+    s.replace(pos, from.size(), to);
+  }
+}
+
+// Model "tiny" (context 512, 2 sequences), "tiny-fallback" (tiny first, then the mock), and an
+// embeddings model; prices 1 / 2 USD per million tokens plus 3.6 USD per hour of compute.
+std::string local_config(int parallel = 2) {
+  std::string toml = R"(
+[server]
+log_level = "error"
+[providers.gguf]
+kind = "local"
+input_price_per_mtok = 1
+output_price_per_mtok = 2
+compute_price_per_hour = 3.6
+[providers.gguf.models.tiny]
+path = "{MODEL}"
+context = 512
+parallel = {PARALLEL}
+threads = 2
+batch = 256
+[providers.gguf.models.tiny.loras]
+a = "{LORA_A}"
+b = "{LORA_B}"
+[providers.gguf.models.embed]
+path = "{EMBED}"
+context = 128
+embeddings = true
+threads = 2
+[providers.up]
+kind = "openai"
+base_url = "{MOCK}"
+max_retries = 0
+[models.tiny]
+routes = [{ provider = "gguf", model = "tiny" }]
+[models.tiny-a]
+routes = [{ provider = "gguf", model = "tiny", lora = "a" }]
+[models.tiny-fallback]
+routes = [{ provider = "gguf", model = "tiny" }, { provider = "up", model = "big-context" }]
+[models.embed]
+type = "embeddings"
+routes = [{ provider = "gguf", model = "embed" }]
+)";
+  replace_all(toml, "{MODEL}", tiny_model_path());
+  replace_all(toml, "{EMBED}", tiny_embedding_model_path());
+  replace_all(toml, "{LORA_A}", tiny_lora_path(0));
+  replace_all(toml, "{LORA_B}", tiny_lora_path(1));
+  replace_all(toml, "{PARALLEL}", std::to_string(parallel));
+  return toml;
+}
+
+std::string chat_body(const std::string& model, const std::string& content, int max_tokens,
+                      const std::string& extra = "") {
+  return R"({"model":")" + model + R"(","seed":11,"max_tokens":)" + std::to_string(max_tokens) +
+         R"(,"messages":[{"role":"user","content":")" + content + "\"}]" + extra + "}";
+}
+
+json::object parse_object(const std::string& text) {
+  return json::parse(text).as_object();
+}
+
+std::string content_of(const HttpResult& r) {
+  auto body = parse_object(r.body);
+  return std::string(
+      body["choices"].as_array()[0].as_object()["message"].as_object()["content"].as_string());
+}
+
+std::string streamed_content(const HttpResult& r) {
+  std::string out;
+  for (const auto& data : sse_data(r.body)) {
+    if (data == "[DONE]") break;
+    auto chunk = parse_object(data);
+    auto& choices = chunk["choices"].as_array();
+    if (choices.empty()) continue;
+    auto& delta = choices[0].as_object()["delta"].as_object();
+    if (auto* c = delta.if_contains("content"); c && c->is_string()) out += c->as_string();
+  }
+  return out;
+}
+
+// A small JSON-schema check (type, properties, required, enum, items, additionalProperties,
+// min/maxItems): enough to hold the grammar-constrained output to its schema.
+bool validates(const json::value& v, const json::object& schema, std::string& why) {
+  if (auto* e = schema.if_contains("enum")) {
+    for (const auto& option : e->as_array()) {
+      if (option == v) return true;
+    }
+    why = "value " + json::serialize(v) + " not in enum";
+    return false;
+  }
+  std::string type = schema.contains("type") ? std::string(schema.at("type").as_string()) : "";
+  if (type == "object") {
+    if (!v.is_object()) return why = "expected object", false;
+    const auto& o = v.as_object();
+    const json::object* props =
+        schema.contains("properties") ? &schema.at("properties").as_object() : nullptr;
+    if (auto* req = schema.if_contains("required")) {
+      for (const auto& k : req->as_array()) {
+        if (!o.contains(k.as_string())) return why = "missing " + std::string(k.as_string()), false;
+      }
+    }
+    for (const auto& [k, value] : o) {
+      if (props != nullptr && props->contains(k)) {
+        if (!validates(value, props->at(k).as_object(), why)) return false;
+      } else if (schema.contains("additionalProperties") &&
+                 schema.at("additionalProperties") == false) {
+        return why = "unexpected property " + std::string(k), false;
+      }
+    }
+    return true;
+  }
+  if (type == "array") {
+    if (!v.is_array()) return why = "expected array", false;
+    const auto& a = v.as_array();
+    if (auto* n = schema.if_contains("minItems"); n && a.size() < n->to_number<std::size_t>()) {
+      return why = "too few items", false;
+    }
+    if (auto* n = schema.if_contains("maxItems"); n && a.size() > n->to_number<std::size_t>()) {
+      return why = "too many items", false;
+    }
+    for (const auto& item : a) {
+      if (!validates(item, schema.at("items").as_object(), why)) return false;
+    }
+    return true;
+  }
+  if (type == "string") return v.is_string() || (why = "expected string", false);
+  if (type == "integer") return v.is_int64() || v.is_uint64() || (why = "expected integer", false);
+  if (type == "number") return v.is_number() || (why = "expected number", false);
+  if (type == "boolean") return v.is_bool() || (why = "expected boolean", false);
+  return true;
+}
+
+TEST(LocalGateway, ChatAnswerIsOpenAiShapedAndCharged) {
+  Gateway gw(local_config());
+  HttpResult r = gw.chat(chat_body("tiny", "Hello", 12));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = parse_object(r.body);
+  EXPECT_EQ(body["object"], "chat.completion");
+  auto& choice = body["choices"].as_array()[0].as_object();
+  EXPECT_EQ(choice["finish_reason"], "length");
+  EXPECT_EQ(choice["message"].as_object()["role"], "assistant");
+  auto& usage = body["usage"].as_object();
+  EXPECT_EQ(usage["completion_tokens"], 12);
+  std::int64_t prompt = usage["prompt_tokens"].as_int64();
+  std::int64_t compute_us = usage["tandem_compute_us"].as_int64();
+  EXPECT_GT(prompt, 5);
+  EXPECT_GT(compute_us, 0);
+  EXPECT_EQ(r.header("x-tandem-route"), "gguf:tiny");
+  EXPECT_EQ(r.header("x-tandem-prompt-tokens"), std::to_string(prompt));
+  // Exact cost: tokens at 1 and 2 USD per million, plus compute at 3.6 USD per hour, which is
+  // 1000 pico-USD per microsecond.
+  std::int64_t pico = prompt * 1000000 + 12 * 2000000 + compute_us * 1000;
+  EXPECT_EQ(r.header("x-tandem-cost-usd"), core::format_usd(pico));
+}
+
+TEST(LocalGateway, StreamEqualsNonStreamedAnswerForTheSameSeed) {
+  Gateway gw(local_config());
+  std::string plain = content_of(gw.chat(chat_body("tiny", "Tell me a story", 20)));
+  HttpResult s = gw.chat(chat_body("tiny", "Tell me a story", 20, R"(,"stream":true)"));
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_EQ(s.header("content-type"), "text/event-stream");
+  EXPECT_EQ(streamed_content(s), plain);
+  auto events = sse_data(s.body);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back(), "[DONE]");
+  EXPECT_FALSE(s.trailers["x-tandem-cost-usd"].empty());
+  // Usage was not asked for, so no usage chunk reaches the client.
+  EXPECT_EQ(s.body.find("\"usage\""), std::string::npos);
+}
+
+TEST(LocalGateway, SchemaConstrainedOutputAlwaysValidates) {
+  Gateway gw(local_config());
+  std::vector<std::string> schemas = {
+      R"({"type":"object","properties":{"ok":{"type":"boolean"},"n":{"type":"integer"}},"required":["ok","n"],"additionalProperties":false})",
+      R"({"type":"object","properties":{"mood":{"enum":["happy","sad","neutral"]},"tags":{"type":"array","items":{"enum":["a","b","c"]},"minItems":1,"maxItems":3}},"required":["mood","tags"],"additionalProperties":false})",
+      R"({"type":"object","properties":{"user":{"type":"object","properties":{"id":{"type":"integer"},"admin":{"type":"boolean"}},"required":["id","admin"],"additionalProperties":false},"scores":{"type":"array","items":{"type":"integer"},"maxItems":2}},"required":["user","scores"],"additionalProperties":false})",
+      R"({"type":"array","items":{"enum":[1,2,3]},"minItems":2,"maxItems":4})",
+  };
+  for (std::size_t i = 0; i < schemas.size(); ++i) {
+    for (int seed : {1, 2, 3}) {
+      std::string body =
+          R"({"model":"tiny","max_tokens":200,"seed":)" + std::to_string(seed) +
+          R"(,"messages":[{"role":"user","content":"Give JSON"}],)" +
+          R"("response_format":{"type":"json_schema","json_schema":{"name":"s","schema":)" +
+          schemas[i] + "}}}";
+      HttpResult r = gw.chat(body);
+      ASSERT_EQ(r.status, 200) << r.body;
+      std::string content = content_of(r);
+      json::value parsed;
+      ASSERT_NO_THROW(parsed = json::parse(content)) << "schema " << i << ": " << content;
+      std::string why;
+      EXPECT_TRUE(validates(parsed, json::parse(schemas[i]).as_object(), why))
+          << "schema " << i << " seed " << seed << ": " << why << " in " << content;
+    }
+  }
+  // json_object mode gives an object too.
+  HttpResult r =
+      gw.chat(chat_body("tiny", "Give JSON", 200, R"(,"response_format":{"type":"json_object"})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(json::parse(content_of(r)).is_object()) << content_of(r);
+}
+
+TEST(LocalGateway, RequiredToolChoiceGivesParsedToolCalls) {
+  Gateway gw(local_config());
+  std::string tools =
+      R"(,"tool_choice":"required","tools":[{"type":"function","function":{"name":"set_light","description":"Turn a light on or off","parameters":{"type":"object","properties":{"on":{"type":"boolean"},"room":{"enum":["kitchen","hall"]}},"required":["on","room"],"additionalProperties":false}}}])";
+  // Grammar-constrained sampling over a 151k-token vocabulary is slow with random weights (nearly
+  // every sampled token is rejected and the grammar runs over the whole vocabulary): a long wait.
+  TestConnection c(gw.port);
+  c.send_raw(build_request("POST", "/v1/chat/completions",
+                           chat_body("tiny", "Light the kitchen", 150, tools)));
+  auto answer = c.read_response(120'000);
+  ASSERT_TRUE(answer.has_value());
+  HttpResult& r = *answer;
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = parse_object(r.body);
+  auto& choice = body["choices"].as_array()[0].as_object();
+  auto& message = choice["message"].as_object();
+  ASSERT_TRUE(message.contains("tool_calls")) << r.body;
+  auto& call = message["tool_calls"].as_array()[0].as_object();
+  EXPECT_EQ(call["type"], "function");
+  EXPECT_EQ(call["function"].as_object()["name"], "set_light");
+  json::value args;
+  ASSERT_NO_THROW(args = json::parse(call["function"].as_object()["arguments"].as_string()))
+      << r.body;
+  EXPECT_TRUE(args.as_object()["on"].is_bool()) << args;
+  // One call, or more until max_tokens cut the next one (the complete ones are returned).
+  EXPECT_TRUE(choice["finish_reason"] == "tool_calls" || choice["finish_reason"] == "length")
+      << choice["finish_reason"];
+}
+
+TEST(LocalGateway, PromptLongerThanTheContextIsA400ThatSaysSo) {
+  Gateway gw(local_config());
+  std::string long_text;
+  for (int i = 0; i < 600; ++i) long_text += "word ";
+  HttpResult r = gw.chat(chat_body("tiny", long_text, 5));
+  EXPECT_EQ(r.status, 400) << r.body;
+  auto error = parse_object(r.body)["error"].as_object();
+  EXPECT_EQ(error["code"], "context_length_exceeded");
+  EXPECT_NE(std::string(error["message"].as_string()).find("context"), std::string::npos);
+}
+
+TEST(LocalGateway, PromptTooLongForTheLocalModelFallsBackToARouteThatFits) {
+  Gateway gw(local_config());
+  std::string long_text;
+  for (int i = 0; i < 600; ++i) long_text += "word ";
+  HttpResult r = gw.chat(chat_body("tiny-fallback", long_text, 5));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-tandem-route"), "up:big-context");
+  EXPECT_NE(r.header("x-tandem-attempts").find("gguf:tiny=context_length_exceeded"),
+            std::string::npos)
+      << r.header("x-tandem-attempts");
+  // A short prompt stays local.
+  HttpResult s = gw.chat(chat_body("tiny-fallback", "short", 5));
+  EXPECT_EQ(s.header("x-tandem-route"), "gguf:tiny");
+}
+
+TEST(LocalGateway, BadParametersAreClear400s) {
+  Gateway gw(local_config());
+  struct Case {
+    std::string extra, param;
+  };
+  for (const auto& c :
+       std::vector<Case>{{R"(,"temperature":5)", "temperature"},
+                         {R"(,"n":3)", "n"},
+                         {R"(,"top_k":"many")", "top_k"},
+                         {R"(,"stop":[1])", "stop"},
+                         {R"(,"lora":"nope")", "lora"},
+                         {R"(,"response_format":{"type":"xml"})", "response_format.type"}}) {
+    HttpResult r = gw.chat(chat_body("tiny", "hi", 3, c.extra));
+    EXPECT_EQ(r.status, 400) << c.extra << ": " << r.body;
+    EXPECT_EQ(parse_object(r.body)["error"].as_object()["param"], json::value(c.param)) << r.body;
+  }
+}
+
+TEST(LocalGateway, LoraPerRequestAndPerRouteChangeTheOutput) {
+  Gateway gw(local_config());
+  std::string base = content_of(gw.chat(chat_body("tiny", "Adapters", 12)));
+  std::string a = content_of(gw.chat(chat_body("tiny", "Adapters", 12, R"(,"lora":"a")")));
+  std::string b = content_of(gw.chat(chat_body("tiny", "Adapters", 12, R"(,"lora":"b")")));
+  std::string route_a = content_of(gw.chat(chat_body("tiny-a", "Adapters", 12)));
+  EXPECT_NE(base, a);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(route_a, a);
+  EXPECT_EQ(content_of(gw.chat(chat_body("tiny", "Adapters", 12))), base) << "base unchanged";
+}
+
+TEST(LocalGateway, ConcurrentRequestsMatchSerialOnes) {
+  Gateway gw(local_config(4), 4);
+  std::vector<std::string> prompts = {"one", "two two", "three three three", "four"};
+  std::vector<std::string> serial;
+  for (const auto& p : prompts) serial.push_back(content_of(gw.chat(chat_body("tiny", p, 16))));
+  std::vector<std::string> concurrent(prompts.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    threads.emplace_back(
+        [&, i] { concurrent[i] = content_of(gw.chat(chat_body("tiny", prompts[i], 16))); });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(concurrent, serial);
+}
+
+TEST(LocalGateway, ClientThatDisconnectsFreesItsSequence) {
+  Gateway gw(local_config(1));
+  {
+    TestConnection c(gw.port);
+    c.send_raw(build_request("POST", "/v1/chat/completions",
+                             chat_body("tiny", "endless", 100000, R"(,"stream":true)")));
+    auto head = c.read_until(
+        [](const std::string& body) { return body.find("content") != std::string::npos; });
+    ASSERT_TRUE(head.has_value());
+    c.close();
+  }
+  // With one sequence slot, this only completes if the disconnected stream's slot was freed.
+  HttpResult r = gw.chat(chat_body("tiny", "next", 4));
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST(LocalGateway, EmbeddingsFloatAndBase64) {
+  Gateway gw(local_config());
+  HttpResult r = gw.post("/v1/embeddings", R"({"model":"embed","input":["alpha","beta"]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = parse_object(r.body);
+  auto& data = body["data"].as_array();
+  ASSERT_EQ(data.size(), 2u);
+  auto& v = data[0].as_object()["embedding"].as_array();
+  EXPECT_EQ(v.size(), 64u);
+  EXPECT_GT(body["usage"].as_object()["prompt_tokens"].as_int64(), 0);
+  HttpResult b64 =
+      gw.post("/v1/embeddings", R"({"model":"embed","input":"alpha","encoding_format":"base64"})");
+  ASSERT_EQ(b64.status, 200) << b64.body;
+  std::string encoded(
+      parse_object(b64.body)["data"].as_array()[0].as_object()["embedding"].as_string());
+  EXPECT_EQ(encoded.size(), (64 * 4 + 2) / 3 * 4);
+  HttpResult bad = gw.post("/v1/embeddings", R"({"model":"embed","input":[{"x":1}]})");
+  EXPECT_EQ(bad.status, 400);
+}
+
+}  // namespace
+}  // namespace tandem::testing
