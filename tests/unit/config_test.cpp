@@ -239,8 +239,9 @@ routes = [{ provider = "x", model = "up" }]
   ASSERT_EQ(r.errors.size(), 3u) << joined(r.errors);
   EXPECT_EQ(r.errors[0], "t.toml:2:8: server.port: must be an integer");
   EXPECT_EQ(r.errors[1], "t.toml:3:11: server.threads: must be between 0 and 256");
-  EXPECT_EQ(r.errors[2],
-            "t.toml:6:8: providers.x.kind: unknown provider kind 'anthropic' (supported: openai)");
+  EXPECT_EQ(
+      r.errors[2],
+      "t.toml:6:8: providers.x.kind: unknown provider kind 'anthropic' (supported: openai, local)");
 }
 
 TEST(Config, UnknownKeysAreRejectedAtEveryLevel) {
@@ -624,4 +625,119 @@ TEST(Config, LoadConfigFileReportsAMissingFile) {
   EXPECT_FALSE(r.config);
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0], "/nonexistent/dir/tandem.toml: cannot open config file");
+}
+
+TEST(Config, LocalProviderModelsAndLoras) {
+  Config c = must_parse(R"(
+[providers.gguf]
+kind = "local"
+compute_price_per_hour = 0.36
+output_price_per_mtok = 0.1
+[providers.gguf.models.small]
+path = "models/small.gguf"
+context = 2048
+parallel = 8
+threads = 2
+batch = 256
+[providers.gguf.models.small.loras]
+support = "adapters/support.gguf"
+[providers.gguf.models.vec]
+path = "/abs/vec.gguf"
+embeddings = true
+[models.chat]
+routes = [{ provider = "gguf", model = "small", lora = "support" }]
+[models.embed]
+type = "embeddings"
+routes = [{ provider = "gguf", model = "vec" }]
+)");
+  ASSERT_EQ(c.providers.size(), 1u);
+  const ProviderConfig& p = c.providers[0];
+  EXPECT_EQ(p.kind, "local");
+  EXPECT_EQ(p.max_retries, 0) << "no retries in process by default";
+  ASSERT_EQ(p.local_models.size(), 2u);
+  const LocalModelConfig* small = p.find_local_model("small");
+  ASSERT_NE(small, nullptr);
+  // Relative paths are relative to the config file's folder ("t.toml": the current folder).
+  EXPECT_EQ(small->path, "models/small.gguf");
+  EXPECT_EQ(small->context, 2048);
+  EXPECT_EQ(small->parallel, 8);
+  EXPECT_EQ(small->batch, 256);
+  ASSERT_EQ(small->loras.size(), 1u);
+  EXPECT_EQ(small->loras[0].name, "support");
+  EXPECT_EQ(small->loras[0].path, "adapters/support.gguf");
+  EXPECT_TRUE(p.find_local_model("vec")->embeddings);
+  EXPECT_EQ(c.models[0].routes[0].lora, "support");
+  EXPECT_EQ(c.models[0].routes[0].price.compute_micro_usd_per_hour, 360'000);
+  EXPECT_EQ(c.models[0].routes[0].price.output_micro_usd_per_mtok, 100'000);
+}
+
+TEST(Config, LocalPathsAreRelativeToTheConfigFile) {
+  LoadResult r = parse_config(R"(
+[providers.gguf]
+kind = "local"
+[providers.gguf.models.small]
+path = "../models/small.gguf"
+[models.chat]
+routes = [{ provider = "gguf", model = "small" }]
+)",
+                              "/etc/tandem/tandem.toml", no_env());
+  ASSERT_TRUE(r.config) << joined(r.errors);
+  EXPECT_EQ(r.config->providers[0].local_models[0].path, "/etc/models/small.gguf");
+}
+
+TEST(Config, LocalProviderErrors) {
+  EXPECT_NE(joined(parse_config(R"(
+[providers.gguf]
+kind = "local"
+[models.chat]
+routes = [{ provider = "gguf", model = "small" }]
+)",
+                                "t.toml", no_env())
+                       .errors)
+                .find("needs [providers.gguf.models.<name>]"),
+            std::string::npos);
+  std::string base = R"(
+[providers.gguf]
+kind = "local"
+[providers.gguf.models.small]
+path = "small.gguf"
+)";
+  EXPECT_NE(single_error(base + R"([models.chat]
+routes = [{ provider = "gguf", model = "big" }]
+)")
+                .find("routes[0].model: provider 'gguf' has no model 'big'"),
+            std::string::npos);
+  EXPECT_NE(single_error(base + R"([models.chat]
+routes = [{ provider = "gguf", model = "small", lora = "x" }]
+)")
+                .find("has no LoRA adapter 'x'"),
+            std::string::npos);
+  EXPECT_NE(single_error(base + R"([models.chat]
+type = "embeddings"
+routes = [{ provider = "gguf", model = "small" }]
+)")
+                .find("is a chat model"),
+            std::string::npos);
+  EXPECT_NE(single_error(R"(
+[providers.gguf]
+kind = "local"
+base_url = "http://x"
+[providers.gguf.models.small]
+path = "small.gguf"
+[models.chat]
+routes = [{ provider = "gguf", model = "small" }]
+)")
+                .find("providers.gguf.base_url: unknown key"),
+            std::string::npos);
+  EXPECT_NE(single_error(base + R"(context = 4
+[models.chat]
+routes = [{ provider = "gguf", model = "small" }]
+)")
+                .find("context: must be between 16"),
+            std::string::npos);
+  EXPECT_NE(single_error(kMinimal.data() + std::string(R"([models.x]
+routes = [{ provider = "p", model = "m", lora = "a" }]
+)"))
+                .find("LoRA adapters apply to local models only"),
+            std::string::npos);
 }

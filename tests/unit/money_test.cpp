@@ -46,3 +46,15 @@ TEST(Money, SummingManySmallCostsLosesNothing) {
   for (int i = 0; i < 1'000'000; ++i) total += cost_pico_usd(p, 7, 3);
   EXPECT_EQ(format_usd(total), "2.85");  // 1e6 * (7*0.15 + 3*0.6) / 1e6
 }
+
+TEST(Money, ComputeTimeIsChargedPerHourExactly) {
+  tandem::core::Price p;
+  p.compute_micro_usd_per_hour = 3'600'000;  // 3.6 USD per hour = 1e-9 USD per microsecond
+  EXPECT_EQ(tandem::core::compute_cost_pico_usd(p, 1), 1000);
+  EXPECT_EQ(tandem::core::compute_cost_pico_usd(p, 1'000'000), 1'000'000'000);
+  p.compute_micro_usd_per_hour = 1;  // rounds to the nearest pico-USD
+  EXPECT_EQ(tandem::core::compute_cost_pico_usd(p, 1799), 0);
+  EXPECT_EQ(tandem::core::compute_cost_pico_usd(p, 1800), 1);
+  p.compute_micro_usd_per_hour = INT64_MAX;
+  EXPECT_EQ(tandem::core::compute_cost_pico_usd(p, 10), INT64_MAX) << "saturates";
+}

@@ -143,3 +143,19 @@ TEST(Usage, LargestAcceptedUsageDoesNotOverflowTheCost) {
   ledger::Charge c = charge(*u, core::Price{0, 10'000'000});
   EXPECT_GE(c.cost_pico_usd, 0);
 }
+
+TEST(Usage, LocalComputeTimeIsReadAndCharged) {
+  auto u = usage_of(R"({"usage":{"prompt_tokens":10,"completion_tokens":4,"total_tokens":14,
+      "prompt_tokens_details":{"cached_tokens":9},"tandem_compute_us":2500}})");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->compute_us, 2500);
+  core::Price price;
+  price.input_micro_usd_per_mtok = 1'000'000;
+  price.compute_micro_usd_per_hour = 3'600'000;
+  // 10 tokens at 1 USD/Mtok = 10e6 pico-USD; 2500 us at 3.6 USD/h = 2.5e6 pico-USD.
+  EXPECT_EQ(charge(*u, price).cost_pico_usd, 12'500'000);
+  // A negative or absurd compute time is not charged.
+  u = usage_of(R"({"usage":{"prompt_tokens":1,"completion_tokens":1,"tandem_compute_us":-5}})");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->compute_us, 0);
+}
