@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// Prints bench/local's table for one model from the files run.sh collected:
+//   node report.mjs --name NAME --bench llama-bench.json --tandem tandem.json --server server.json \
+//     --tandem-rss-kb N --server-rss-kb N [--tandem-other-cpu PCT] [--server-other-cpu PCT] \
+//     [--target-single 0.95] [--target-scaling 2.5] [--summary FILE]
+// The llama.cpp column is llama-bench where the row says so, llama-server otherwise; ratio is
+// Tandem / llama.cpp (for times and memory too, so < 1 is better there). --summary appends one
+// JSON line per model (for run.sh's final verdict).
+import { readFileSync, appendFileSync } from 'node:fs';
+
+const a = {};
+for (let i = 2; i < process.argv.length; i += 2) {
+  a[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+}
+const readJson = (f) => JSON.parse(readFileSync(f, 'utf8'));
+const tandem = readJson(a.tandem);
+const server = readJson(a.server);
+const bench = readJson(a.bench);
+const targetSingle = +(a['target-single'] || 0.95);
+const targetScaling = +(a['target-scaling'] || 2.5);
+
+// llama-bench: one entry with n_gen 0 (pp) and one with n_prompt 0 (tg).
+const ppBench = bench.find((t) => t.n_prompt > 0 && t.n_gen === 0);
+const tgBench = bench.find((t) => t.n_gen > 0 && t.n_prompt === 0);
+
+const f = (x, d = 1) => (x === undefined || x === null || !Number.isFinite(+x) ? '-' : (+x).toFixed(d));
+const ratio = (t, l) => (Number.isFinite(t) && Number.isFinite(l) && l > 0 ? t / l : NaN);
+
+const rows = [];
+const verdicts = [];
+function row(name, t, l, src, { digits = 1, target = '', higherIsBetter = true, check = null } = {}) {
+  const r = ratio(t, l);
+  let mark = '';
+  if (check !== null && Number.isFinite(r)) {
+    const ok = higherIsBetter ? r >= check : r <= check;
+    mark = ok ? 'PASS' : 'MISS';
+    verdicts.push({ name, ratio: r, target: check, ok });
+  }
+  rows.push([name, f(t, digits), f(l, digits), src, f(r, 2), target, mark]);
+}
+
+const streams = Object.keys(tandem.gen).map(Number).sort((x, y) => x - y);
+const g1t = tandem.gen[1];
+const g1s = server.gen[1];
+
+row(`prompt tok/s, 1 stream (${ppBench ? `pp${ppBench.n_prompt}` : 'pp'})`, tandem.pp.tps,
+  ppBench && ppBench.avg_ts, 'llama-bench', { target: `>= ${targetSingle}x`, check: targetSingle });
+row(`prompt tok/s, 1 stream (~${f(tandem.pp.promptTokens, 0)} tok)`, tandem.pp.tps, server.pp.tps,
+  'llama-server', { target: `>= ${targetSingle}x`, check: targetSingle });
+row('TTFT ms, 1 stream, long prompt', tandem.pp.ttftMs, server.pp.ttftMs, 'llama-server',
+  { digits: 0 });
+if (g1t && g1s) {
+  row(`gen tok/s, 1 stream (${tgBench ? `tg${tgBench.n_gen}` : 'tg'})`, g1t.aggTps,
+    tgBench && tgBench.avg_ts, 'llama-bench', { target: `>= ${targetSingle}x`, check: targetSingle });
+  row('gen tok/s, 1 stream', g1t.aggTps, g1s.aggTps, 'llama-server',
+    { target: `>= ${targetSingle}x`, check: targetSingle });
+  row('TTFT ms, 1 stream, short prompt', g1t.ttftP50Ms, g1s.ttftP50Ms, 'llama-server', { digits: 0 });
+}
+for (const s of streams) {
+  if (s === 1) continue;
+  const t = tandem.gen[s];
+  const l = server.gen[s];
+  if (!t || !l) continue;
+  row(`gen tok/s, ${s} streams, aggregate`, t.aggTps, l.aggTps, 'llama-server');
+  row(`gen tok/s, ${s} streams, mean per stream`, t.perStreamTps, l.perStreamTps, 'llama-server');
+  row(`TTFT ms, ${s} streams, p50`, t.ttftP50Ms, l.ttftP50Ms, 'llama-server', { digits: 0 });
+  row(`TTFT ms, ${s} streams, p99`, t.ttftP99Ms, l.ttftP99Ms, 'llama-server', { digits: 0 });
+}
+const sMax = Math.max(...streams);
+if (g1t && g1s && sMax > 1 && tandem.gen[sMax] && server.gen[sMax]) {
+  const st = tandem.gen[sMax].aggTps / g1t.aggTps;
+  const ss = server.gen[sMax].aggTps / g1s.aggTps;
+  const r = ratio(st, ss);
+  const ok = st >= targetScaling;
+  verdicts.push({ name: `scaling ${sMax}/1 (Tandem)`, ratio: st, target: targetScaling, ok });
+  rows.push([`scaling: aggregate gen ${sMax} streams / 1`, `${f(st, 2)}x`, `${f(ss, 2)}x`, 'llama-server',
+    f(r, 2), `Tandem >= ${targetScaling}x`, ok ? 'PASS' : 'MISS']);
+}
+row('peak RSS MB (VmHWM)', +a['tandem-rss-kb'] / 1024, +a['server-rss-kb'] / 1024, 'llama-server',
+  { digits: 0 });
+
+const header = ['measurement', 'Tandem', 'llama.cpp', 'from', 'ratio', 'target', ''];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+const line = (r) => r.map((c, i) => (i === 0 || i === 3 || i === 5 ? String(c).padEnd(widths[i])
+  : String(c).padStart(widths[i]))).join('  ').trimEnd();
+console.log(`\n${a.name}`);
+console.log(line(header));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const r of rows) console.log(line(r));
+
+// Notes the reader needs to trust the figures.
+const notes = [];
+for (const [who, res] of [['Tandem', tandem], ['llama-server', server]]) {
+  for (const s of streams) {
+    const g = res.gen[s];
+    if (g && g.earlyStops > 0) {
+      notes.push(`${who}: ${g.earlyStops}/${g.requests} streams at ${s} stopped before ${res.args.genTokens} ` +
+        `tokens (mean ${f(g.completionTokensMean)}, min ${g.completionTokensMin}); tokens/s use the exact usage counts`);
+    }
+  }
+  if (res.pp.cachedTokens > 0) {
+    notes.push(`${who}: ${f(res.pp.cachedTokens)} of ~${f(res.pp.promptTokens, 0)} prompt tokens came from the KV cache ` +
+      '(the chat template\'s opening); prompt tok/s counts only the tokens computed');
+  }
+}
+if (a['tandem-other-cpu'] !== undefined) {
+  notes.push(`CPU used by everything but the server under test (load driver included), in % of one core: ` +
+    `during Tandem ${a['tandem-other-cpu']}%, during llama-server ${a['server-other-cpu']}%`);
+}
+for (const n of notes) console.log(`  note: ${n}`);
+if (a.summary) {
+  appendFileSync(a.summary, JSON.stringify({ name: a.name, verdicts }) + '\n');
+}

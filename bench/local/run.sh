@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# Local inference benchmark: Tandem's in-process llama.cpp engine against llama.cpp's own
+# llama-bench and llama-server, built from the same source, on random-weight models with
+# Qwen2-0.5B's shape (Q4_K and Q8_0). Per model it prints prompt-processing and generation
+# tokens/s for one stream and for 4 and 8 concurrent streams, time to first token, peak RSS,
+# the Tandem/llama.cpp ratios and the issue's targets (one stream >= 0.95x llama.cpp; 8 streams
+# >= 2.5x the aggregate generation throughput of one). See bench/local/README.md.
+#
+# The servers run one at a time (never both under load), each killed on exit by a trap.
+# Exit status: 0 whether the targets are met or not (it is a benchmark); non-zero only when
+# something fails to build, start or answer.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/bench/local"
+
+LLAMA_PREFIX="${TANDEM_LLAMA_PREFIX:-${TANDEM_CACHE:-$HOME/.cache/tandem}/llama.cpp-v0.4.0}"
+MODEL_DIR="${MODEL_DIR:-$HOME/.cache/tandem/bench-models}"
+QUICK="${QUICK:-}"
+
+if [[ -n "$QUICK" ]]; then # smoke test: the tiny model, short runs (under a minute)
+  MODELS="${MODELS:-tiny}"
+  STREAMS="${STREAMS:-1,4,8}"
+  GEN_TOKENS="${GEN_TOKENS:-16}"
+  PROMPT_TOKENS="${PROMPT_TOKENS:-128}"
+  REPEATS="${REPEATS:-1}"
+  BENCH_REPEATS="${BENCH_REPEATS:-1}"
+else
+  MODELS="${MODELS:-q4_k q8_0}"     # any of q4_k q8_0 f16 tiny
+  STREAMS="${STREAMS:-1,4,8}"       # concurrent streams per generation wave
+  GEN_TOKENS="${GEN_TOKENS:-128}"   # max_tokens per generation request (llama-bench -n)
+  PROMPT_TOKENS="${PROMPT_TOKENS:-512}" # prompt length for prompt processing (llama-bench -p)
+  REPEATS="${REPEATS:-3}"           # requests (pp) or waves (gen) per measurement
+  BENCH_REPEATS="${BENCH_REPEATS:-3}" # llama-bench -r
+fi
+THREADS="${THREADS:-2}"             # compute threads, the same for all three
+CONTEXT="${CONTEXT:-1024}"          # tokens per sequence
+BATCH="${BATCH:-512}"               # n_batch (and n_ubatch) for both servers
+PARALLEL="${PARALLEL:-$(tr ',' '\n' <<<"$STREAMS" | sort -n | tail -1)}" # slots: the largest wave
+WAIT_IDLE_LOAD="${WAIT_IDLE_LOAD:-}" # set (e.g. 0.5): wait until the 1-minute load is below it
+WAIT_IDLE_MAX="${WAIT_IDLE_MAX:-300}" # ... for at most this many seconds
+KEEP_TMP="${KEEP_TMP:-}"            # set: keep the temp dir (configs, logs, raw JSON)
+TARGET_SINGLE="${TARGET_SINGLE:-0.95}"
+TARGET_SCALING="${TARGET_SCALING:-2.5}"
+
+die() { echo "run.sh: error: $*" >&2; exit 1; }
+log() { echo "== $*"; }
+
+for v in GEN_TOKENS PROMPT_TOKENS REPEATS BENCH_REPEATS THREADS CONTEXT BATCH PARALLEL; do
+  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
+done
+[[ "$STREAMS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "STREAMS must be like 1,4,8"
+((PROMPT_TOKENS + 8 < CONTEXT)) || die "PROMPT_TOKENS must be below CONTEXT"
+((GEN_TOKENS + 64 < CONTEXT)) || die "GEN_TOKENS must be below CONTEXT"
+command -v node >/dev/null || die "node not found (Node 18+ is needed for the load driver)"
+command -v curl >/dev/null || die "curl not found"
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/tandem-bench-local.XXXXXX")"
+PIDS=() # servers this script started
+
+stop_pid() { # PID: TERM, bounded wait, then KILL
+  local p="$1" n=0
+  kill -TERM "$p" 2>/dev/null || return 0
+  while kill -0 "$p" 2>/dev/null && ((n < 100)); do sleep 0.1; n=$((n + 1)); done
+  kill -KILL "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  local p
+  for p in "${PIDS[@]}"; do stop_pid "$p"; done
+  if [[ $rc -ne 0 || -n "$KEEP_TMP" ]]; then
+    echo "run.sh: logs kept in $TMP" >&2
+  else
+    rm -rf "$TMP"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+forget_pid() { # PID: drop from PIDS once stopped
+  local keep=() p
+  for p in "${PIDS[@]}"; do [[ "$p" == "$1" ]] || keep+=("$p"); done
+  PIDS=("${keep[@]+"${keep[@]}"}")
+}
+
+# ---------------------------------------------------------------- tools, build, models
+
+log "llama.cpp tools (scripts/setup_llama.sh --tools; returns at once when built)"
+"$ROOT/scripts/setup_llama.sh" --tools
+LLAMA_BENCH="$LLAMA_PREFIX/bin/llama-bench"
+LLAMA_SERVER="$LLAMA_PREFIX/bin/llama-server"
+VOCAB="$LLAMA_PREFIX/share/vocab/ggml-vocab-qwen2.gguf"
+[[ -x "$LLAMA_BENCH" && -x "$LLAMA_SERVER" ]] || die "llama-bench/llama-server missing in $LLAMA_PREFIX/bin"
+[[ -f "$VOCAB" ]] || die "$VOCAB missing"
+
+if [[ -z "${TANDEM_BIN:-}" ]]; then
+  log "tandem (cmake --build --preset release --target tandem)"
+  (cd "$ROOT" && { [[ -f build/release/build.ninja ]] || cmake --preset release >/dev/null; } \
+    && cmake --build --preset release --target tandem) || die "building tandem failed"
+  TANDEM_BIN="$ROOT/build/release/src/tandem/tandem"
+fi
+[[ -x "$TANDEM_BIN" ]] || die "$TANDEM_BIN not found or not executable"
+# A private copy: a rebuild in the tree during the run does not change what is measured.
+cp "$TANDEM_BIN" "$TMP/tandem"
+TANDEM="$TMP/tandem"
+
+mkdir -p "$MODEL_DIR"
+model_path() { # NAME -> path
+  case "$1" in
+    tiny) echo "$MODEL_DIR/tandem-test-tiny-q8_0.gguf" ;;
+    q4_k | q8_0 | f16) echo "$MODEL_DIR/tandem-test-0.5b-$1.gguf" ;;
+    *) die "unknown model '$1' in MODELS (q4_k, q8_0, f16, tiny)" ;;
+  esac
+}
+for m in $MODELS; do
+  path="$(model_path "$m")"
+  if [[ -s "$path" ]]; then continue; fi
+  if [[ "$m" == tiny ]]; then size=tiny; type=q8_0; else size=0.5b; type="$m"; fi
+  log "writing the $size $type random-weight model to $path (once; 0.5b takes a minute or two)"
+  rm -f "$path.partial.gguf"
+  "$TANDEM" make-test-model --vocab "$VOCAB" -o "$path.partial.gguf" --size "$size" --type "$type" \
+    >"$TMP/make-$m.log" 2>&1 || die "make-test-model failed: $(tail -5 "$TMP/make-$m.log")"
+  mv "$path.partial.gguf" "$path"
+done
+
+# ---------------------------------------------------------------- helpers
+
+port_in_use() { # PORT
+  if command -v ss >/dev/null; then
+    [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
+
+free_port() {
+  local p i
+  for i in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    port_in_use "$p" || { echo "$p"; return 0; }
+  done
+  die "no free port found"
+}
+
+status_kb() { # PID FIELD -> kB (0 if gone)
+  awk -v f="$2:" '$1 == f { v = $2 } END { print v + 0 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+cpu_busy_ticks() { # all CPUs: user nice system irq softirq steal
+  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+
+proc_ticks() { # PID: utime + stime (fields 14, 15; the name in field 2 may hold spaces)
+  sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0
+}
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+wait_idle() {
+  [[ -n "$WAIT_IDLE_LOAD" ]] || return 0
+  local t=0
+  while awk -v l="$(load1)" -v m="$WAIT_IDLE_LOAD" 'BEGIN { exit !(l >= m) }'; do
+    if ((t >= WAIT_IDLE_MAX)); then
+      echo "   load $(load1) still >= $WAIT_IDLE_LOAD after ${WAIT_IDLE_MAX}s; measuring anyway"
+      return 0
+    fi
+    ((t == 0)) && echo "   waiting for the 1-minute load ($(load1)) to drop below $WAIT_IDLE_LOAD"
+    sleep 5; t=$((t + 5))
+  done
+}
+
+# Runs the load driver against URL while counting the CPU everything else used.
+# Sets LOAD_OTHER_CPU (% of one core used by all but PID during the run).
+drive() { # LABEL URL PID OUT [extra load.mjs args]
+  local label="$1" url="$2" pid="$3" out="$4"
+  shift 4
+  wait_idle
+  local b0 p0 t0 b1 p1 t1
+  b0="$(cpu_busy_ticks)"; p0="$(proc_ticks "$pid")"; t0="$(date +%s.%N)"
+  node "$HERE/load.mjs" --url "$url" --model m --label "$label" \
+    --prompt-tokens "$PROMPT_TOKENS" --gen-tokens "$GEN_TOKENS" --streams "$STREAMS" \
+    --repeats "$REPEATS" --out "$out" "$@" || die "the load driver failed against $label (logs: $TMP)"
+  b1="$(cpu_busy_ticks)"; p1="$(proc_ticks "$pid")"; t1="$(date +%s.%N)"
+  LOAD_OTHER_CPU="$(awk -v b="$((b1 - b0))" -v p="$((p1 - p0))" -v dt="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN { o = (b - p) / hz / dt * 100; if (o < 0) o = 0; printf "%.0f", o }')"
+}
+
+# ---------------------------------------------------------------- measure
+
+echo
+log "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+log "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+log "knobs: MODELS='$MODELS' STREAMS=$STREAMS PROMPT_TOKENS=$PROMPT_TOKENS GEN_TOKENS=$GEN_TOKENS REPEATS=$REPEATS BENCH_REPEATS=$BENCH_REPEATS THREADS=$THREADS CONTEXT=$CONTEXT PARALLEL=$PARALLEL BATCH=$BATCH"
+
+UBATCH=$((BATCH < 512 ? BATCH : 512)) # what Tandem's engine uses for generation models
+SUMMARY="$TMP/summary.jsonl"
+: >"$SUMMARY"
+REPORTS=()
+
+for m in $MODELS; do
+  MODEL="$(model_path "$m")"
+  W="$TMP/$m"
+  mkdir -p "$W"
+  echo
+  log "model $m: $MODEL ($(du -m "$MODEL" | cut -f1) MB)"
+
+  # llama-bench: the engine alone, no server.
+  wait_idle
+  log "llama-bench -p $PROMPT_TOKENS -n $GEN_TOKENS -t $THREADS -b $BATCH -ub $UBATCH -r $BENCH_REPEATS"
+  timeout 900 "$LLAMA_BENCH" -m "$MODEL" -p "$PROMPT_TOKENS" -n "$GEN_TOKENS" -t "$THREADS" \
+    -b "$BATCH" -ub "$UBATCH" -r "$BENCH_REPEATS" -o json >"$W/llama-bench.json" 2>"$W/llama-bench.log" \
+    || die "llama-bench failed: $(tail -5 "$W/llama-bench.log")"
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    for (const t of r) console.log(`   ${t.n_prompt ? "pp" + t.n_prompt : "tg" + t.n_gen}: ${t.avg_ts.toFixed(1)} ± ${t.stddev_ts.toFixed(1)} tok/s`);
+  ' "$W/llama-bench.json"
+
+  # Tandem.
+  cat >"$W/tandem.toml" <<EOF
+[server]
+host = "127.0.0.1"
+port = 0
+threads = 1
+log_level = "warn"
+
+[providers.gguf]
+kind = "local"
+request_timeout_ms = 600000
+
+[providers.gguf.models.m]
+path = "$MODEL"
+context = $CONTEXT
+parallel = $PARALLEL
+threads = $THREADS
+batch = $BATCH
+
+[models.m]
+routes = [{ provider = "gguf", model = "m" }]
+EOF
+  log "tandem serve (parallel $PARALLEL, context $CONTEXT, threads $THREADS, batch $BATCH)"
+  "$TANDEM" serve -c "$W/tandem.toml" --port-file "$W/tandem.port" >"$W/tandem.log" 2>&1 &
+  TPID=$!; PIDS+=("$TPID")
+  n=0
+  while [[ ! -s "$W/tandem.port" ]]; do
+    kill -0 "$TPID" 2>/dev/null || die "tandem exited during start-up: $(tail -5 "$W/tandem.log")"
+    ((n++ < 1200)) || die "tandem did not write its port within 120 s"
+    sleep 0.1
+  done
+  TPORT="$(cat "$W/tandem.port")"
+  drive tandem "http://127.0.0.1:$TPORT/v1/chat/completions" "$TPID" "$W/tandem.json"
+  TANDEM_RSS_KB="$(status_kb "$TPID" VmHWM)"
+  TANDEM_OTHER="$LOAD_OTHER_CPU"
+  stop_pid "$TPID"; forget_pid "$TPID"
+
+  # llama-server: the same slots, context, threads and batch; no host-RAM prompt cache
+  # (-cram 0; Tandem has none); its KV prefix reuse stays on, as Tandem's does, and every
+  # prompt is unique from its first word.
+  SPORT="$(free_port)"
+  SERVER_ARGS=(-m "$MODEL" -np "$PARALLEL" -c "$((PARALLEL * CONTEXT))" -t "$THREADS"
+    -b "$BATCH" -ub "$UBATCH" --no-kv-unified -cram 0 --no-webui --host 127.0.0.1 --port "$SPORT")
+  log "llama-server ${SERVER_ARGS[*]}"
+  "$LLAMA_SERVER" "${SERVER_ARGS[@]}" >"$W/llama-server.log" 2>&1 &
+  SPID=$!; PIDS+=("$SPID")
+  n=0
+  until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$SPORT/health" || true)" == 200 ]]; do
+    kill -0 "$SPID" 2>/dev/null || die "llama-server exited during start-up: $(tail -5 "$W/llama-server.log")"
+    ((n++ < 600)) || die "llama-server was not healthy within 120 s"
+    sleep 0.2
+  done
+  drive llama-server "http://127.0.0.1:$SPORT/v1/chat/completions" "$SPID" "$W/llama-server.json" --ignore-eos
+  SERVER_RSS_KB="$(status_kb "$SPID" VmHWM)"
+  SERVER_OTHER="$LOAD_OTHER_CPU"
+  stop_pid "$SPID"; forget_pid "$SPID"
+
+  node "$HERE/report.mjs" --name "model $m ($(basename "$MODEL")), load average now $(cut -d' ' -f1-3 /proc/loadavg)" \
+    --bench "$W/llama-bench.json" --tandem "$W/tandem.json" --server "$W/llama-server.json" \
+    --tandem-rss-kb "$TANDEM_RSS_KB" --server-rss-kb "$SERVER_RSS_KB" \
+    --tandem-other-cpu "$TANDEM_OTHER" --server-other-cpu "$SERVER_OTHER" \
+    --target-single "$TARGET_SINGLE" --target-scaling "$TARGET_SCALING" --summary "$SUMMARY" \
+    | tee "$W/report.txt"
+  REPORTS+=("$W/report.txt")
+done
+
+# ---------------------------------------------------------------- verdict
+
+echo
+log "targets (one stream >= ${TARGET_SINGLE}x llama.cpp; ${PARALLEL}-stream aggregate >= ${TARGET_SCALING}x one stream)"
+node -e '
+  const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean);
+  for (const l of lines) {
+    const s = JSON.parse(l);
+    for (const v of s.verdicts) {
+      console.log(`   ${s.name.split(",")[0].padEnd(40)} ${v.name.padEnd(46)} ${v.ratio.toFixed(2).padStart(6)}  (>= ${v.target})  ${v.ok ? "PASS" : "MISS"}`);
+    }
+  }
+' "$SUMMARY"
+log "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
