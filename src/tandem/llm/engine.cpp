@@ -156,6 +156,7 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
   if (!config_.embeddings) {
     templates_ = common_chat_templates_init(model_, "").release();
   }
+  batch_ = std::make_unique<llama_batch>(llama_batch_init(config_.batch, 0, 1));
   for (int i = 0; i < config_.parallel; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->id = i;
@@ -181,6 +182,7 @@ Engine::~Engine() {
     if (slot->sampler != nullptr) common_sampler_free(slot->sampler);
   }
   if (templates_ != nullptr) common_chat_templates_free(templates_);
+  if (batch_) llama_batch_free(*batch_);
   if (ctx_ != nullptr) llama_free(ctx_);
   for (auto* adapter : adapters_) llama_adapter_lora_free(adapter);
   if (model_ != nullptr) llama_model_free(model_);
@@ -408,7 +410,8 @@ bool Engine::step() {
   }
 
   const int capacity = config_.batch;
-  llama_batch batch = llama_batch_init(capacity, 0, 1);
+  llama_batch& batch = *batch_;
+  batch.n_tokens = 0;
   std::vector<Slot*> in_batch;
   // Sequences that are generating go first (one token each), then prompt chunks fill the rest.
   for (auto& slot : slots_) {
@@ -449,10 +452,7 @@ bool Engine::step() {
     }
     if (slot->batch_tokens > 0) in_batch.push_back(slot);
   }
-  if (batch.n_tokens == 0) {
-    llama_batch_free(batch);
-    return false;
-  }
+  if (batch.n_tokens == 0) return false;
 
   auto started = SteadyClock::now();
   int rc = llama_decode(ctx_, batch);
@@ -470,7 +470,6 @@ bool Engine::step() {
       llama_memory_seq_rm(memory, slot->id, static_cast<llama_pos>(slot->cache.size()), -1);
       finish_slot(*slot, "", "llama_decode failed (" + std::to_string(rc) + ")");
     }
-    llama_batch_free(batch);
     return true;
   }
   // Record what each sequence now holds in the cache, and its share of the compute time.
@@ -505,7 +504,6 @@ bool Engine::step() {
       finish_slot(*slot, "length");
     }
   }
-  llama_batch_free(batch);
   std::lock_guard lock(mutex_);
   stats_.prompt_tokens_decoded += prompt_decoded;
   stats_.generated_tokens += generated;

@@ -23,6 +23,7 @@ struct llama_vocab;
 struct llama_adapter_lora;
 struct common_chat_templates;
 struct common_params_sampling;
+struct llama_batch;
 
 namespace tandem::llm {
 
@@ -133,6 +134,7 @@ class Engine {
   std::uint64_t lora_turn_ = 0;
 
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::unique_ptr<llama_batch> batch_;  // reused by every step
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
