@@ -168,6 +168,11 @@ TEST(LocalGateway, ChatAnswerIsOpenAiShapedAndCharged) {
   // 1000 pico-USD per microsecond.
   std::int64_t pico = prompt * 1000000 + 12 * 2000000 + compute_us * 1000;
   EXPECT_EQ(r.header("x-tandem-cost-usd"), core::format_usd(pico));
+  // The engine's counters reach /metrics.
+  EXPECT_EQ(gw.metric(R"(tandem_local_tokens_total{model="gguf:tiny",kind="generated"})"), 12);
+  EXPECT_GT(gw.metric(R"(tandem_local_tokens_total{model="gguf:tiny",kind="prompt"})"), 5);
+  EXPECT_GE(gw.metric(R"(tandem_local_decode_calls_total{model="gguf:tiny"})"), 12);
+  EXPECT_EQ(gw.metric(R"(tandem_local_active_sequences{model="gguf:tiny"})"), 0);
 }
 
 TEST(LocalGateway, StreamEqualsNonStreamedAnswerForTheSameSeed) {

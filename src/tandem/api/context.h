@@ -3,6 +3,7 @@
 // each server thread's own context (its upstream client and route runner).
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct GatewayState {
   Authenticator auth;
   metrics::Registry registry;
   metrics::GatewayMetrics metrics;
+  // Copies the local engines' counters into the metrics (when /metrics is read).
+  void refresh_local_metrics();
+  std::mutex local_metrics_mutex;
   std::int64_t created_unix = 0;
 };
 

@@ -39,6 +39,28 @@ GatewayState::GatewayState(config::Config cfg)
   }
 }
 
+void GatewayState::refresh_local_metrics() {
+  std::lock_guard lock(local_metrics_mutex);  // counters move by deltas: one refresh at a time
+  auto advance = [](metrics::Counter& c, std::uint64_t total) {
+    if (total > c.value()) c.inc(total - c.value());
+  };
+  for (std::size_t i = 0; i < local_providers.size(); ++i) {
+    if (!local_providers[i]) continue;
+    for (const auto& m : config.providers[i].local_models) {
+      llm::Engine* engine = local_providers[i]->engine(m.name);
+      if (engine == nullptr) continue;
+      llm::EngineStats s = engine->stats();
+      std::string label = config.providers[i].name + ":" + m.name;
+      metrics.local_active.with({label}).set(s.active_sequences);
+      metrics.local_queued.with({label}).set(s.queued_requests);
+      advance(metrics.local_tokens.with({label, "prompt"}), s.prompt_tokens_decoded);
+      advance(metrics.local_tokens.with({label, "cached"}), s.prompt_tokens_cached);
+      advance(metrics.local_tokens.with({label, "generated"}), s.generated_tokens);
+      advance(metrics.local_decodes.with({label}), s.decode_calls);
+    }
+  }
+}
+
 const ModelEntry* GatewayState::find_model(std::string_view name) const {
   auto it = models.find(name);
   return it == models.end() ? nullptr : &it->second;
@@ -182,6 +204,7 @@ http::Task<void> dispatch(WorkerContext& worker, Endpoint endpoint, http::Reques
     case Endpoint::metrics: {
       http::Response r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      state.refresh_local_metrics();
       r.body = state.registry.render();
       co_await responder.send(std::move(r));
       break;

@@ -262,7 +262,9 @@ std::shared_ptr<EmbeddingJob> Engine::embed(std::vector<std::vector<std::int32_t
 
 EngineStats Engine::stats() const {
   std::lock_guard lock(mutex_);
-  return stats_;
+  EngineStats s = stats_;
+  s.queued_requests += static_cast<int>(queue_.size());
+  return s;
 }
 
 void Engine::run() {
@@ -299,6 +301,9 @@ void Engine::run() {
       }
     }
     step();
+    std::lock_guard lock(mutex_);
+    stats_.active_sequences = static_cast<int>(
+        std::count_if(slots_.begin(), slots_.end(), [](auto& s) { return s->busy; }));
   }
   // Shutdown: nothing in flight is left waiting.
   for (auto& slot : slots_) {

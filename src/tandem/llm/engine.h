@@ -85,6 +85,8 @@ struct EngineStats {
   std::uint64_t prompt_tokens_cached = 0;
   std::uint64_t generated_tokens = 0;
   int max_batch_sequences = 0;  // most sequences seen together in one decode
+  int active_sequences = 0;     // now
+  int queued_requests = 0;      // now: waiting for a free sequence slot
 };
 
 class Engine {

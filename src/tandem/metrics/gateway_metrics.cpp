@@ -33,6 +33,16 @@ GatewayMetrics::GatewayMetrics(Registry& r)
       circuit_state(r.gauge("tandem_circuit_state",
                             "Circuit breaker state per route: 0 closed, 1 open, 2 half-open",
                             {"route"})),
-      inflight(r.gauge("tandem_inflight_requests", "Requests being processed", {})) {}
+      inflight(r.gauge("tandem_inflight_requests", "Requests being processed", {})),
+      local_active(r.gauge("tandem_local_active_sequences", "Sequences a local model is decoding",
+                           {"model"})),
+      local_queued(r.gauge("tandem_local_queued_requests",
+                           "Requests waiting for a free sequence of a local model", {"model"})),
+      local_tokens(r.counter("tandem_local_tokens_total",
+                             "Tokens of local models: prompt tokens decoded, prompt tokens reused "
+                             "from the KV cache, tokens generated",
+                             {"model", "kind"})),
+      local_decodes(r.counter("tandem_local_decode_calls_total",
+                              "Batches decoded by local models (llama_decode calls)", {"model"})) {}
 
 }  // namespace tandem::metrics

@@ -20,6 +20,11 @@ struct GatewayMetrics {
   CounterFamily& usage_missing;        // {model, route}: answers without usage
   GaugeFamily& circuit_state;          // {route}: 0 closed, 1 open, 2 half-open
   GaugeFamily& inflight;               // {}
+  // Local models (llama.cpp in process), refreshed from each engine when /metrics is read.
+  GaugeFamily& local_active;     // {model}: sequences being decoded
+  GaugeFamily& local_queued;     // {model}: requests waiting for a sequence slot
+  CounterFamily& local_tokens;   // {model, kind}: prompt (decoded) | cached (reused) | generated
+  CounterFamily& local_decodes;  // {model}: llama_decode calls (batches)
 };
 
 }  // namespace tandem::metrics
