@@ -162,6 +162,16 @@ TEST(Engine, GenerationStopsAtTheContextEnd) {
   EXPECT_LT(r.end.prompt_tokens + r.end.completion_tokens, 65);
 }
 
+TEST(Engine, PromptThatDoesNotFitFailsClearly) {
+  Engine e(tiny_engine_config(1, 32));
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "word ";
+  auto r = wait_for(*e.generate(request(e, text, 5, 1)));
+  EXPECT_NE(r.end.error.find("the context holds 32"), std::string::npos) << r.end.error;
+  auto ok = wait_for(*e.generate(request(e, "short", 3, 1)));
+  EXPECT_EQ(ok.end.completion_tokens, 3) << "the engine goes on";
+}
+
 TEST(Engine, EmbeddingsArePooledAndNormalised) {
   auto c = tiny_engine_config();
   c.path = testing::tiny_embedding_model_path();

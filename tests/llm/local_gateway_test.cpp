@@ -285,6 +285,7 @@ TEST(LocalGateway, BadParametersAreClear400s) {
   for (const auto& c :
        std::vector<Case>{{R"(,"temperature":5)", "temperature"},
                          {R"(,"n":3)", "n"},
+                         {R"(,"max_completion_tokens":0)", "max_completion_tokens"},
                          {R"(,"top_k":"many")", "top_k"},
                          {R"(,"stop":[1])", "stop"},
                          {R"(,"lora":"nope")", "lora"},
@@ -356,6 +357,24 @@ TEST(LocalGateway, EmbeddingsFloatAndBase64) {
   EXPECT_EQ(encoded.size(), (64 * 4 + 2) / 3 * 4);
   HttpResult bad = gw.post("/v1/embeddings", R"({"model":"embed","input":[{"x":1}]})");
   EXPECT_EQ(bad.status, 400);
+}
+
+}  // namespace
+}  // namespace tandem::testing
+
+namespace tandem::testing {
+namespace {
+
+TEST(LocalGateway, MissingModelFileStopsTheStartNamingTheFile) {
+  std::string toml = local_config();
+  replace_all(toml, tiny_model_path(), "/nonexistent/dir/tiny.gguf");
+  try {
+    Gateway gw(toml);
+    FAIL() << "the gateway started without its model";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/tiny.gguf"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -385,6 +385,12 @@ void Engine::admit(std::deque<Pending>& incoming) {
       finish_slot(slot, "", "the prompt is empty");
       continue;
     }
+    if (static_cast<int>(slot.request.prompt.size()) >= config_.context) {
+      finish_slot(slot, "",
+                  "the prompt has " + std::to_string(slot.request.prompt.size()) +
+                      " tokens; the context holds " + std::to_string(config_.context));
+      continue;
+    }
     std::lock_guard lock(mutex_);
     stats_.prompt_tokens_cached += keep;
   }

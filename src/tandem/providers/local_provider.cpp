@@ -96,7 +96,7 @@ std::variant<ChatPlan, core::ApiError> plan_chat(const json::object& body,
   }
   std::int64_t max_tokens = -1;
   for (const char* key : {"max_tokens", "max_completion_tokens"}) {
-    if (auto e = read_int(body, key, 0, 1 << 30, max_tokens)) return *e;
+    if (auto e = read_int(body, key, 1, 1 << 30, max_tokens)) return *e;
   }
   plan.max_tokens = static_cast<int>(max_tokens);
 
