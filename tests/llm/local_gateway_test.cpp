@@ -76,10 +76,27 @@ json::object parse_object(const std::string& text) {
   return json::parse(text).as_object();
 }
 
+// A request with a generous read timeout: local generation on two shared cores can take seconds.
+HttpResult ask(Gateway& gw, std::string_view path, std::string_view body) {
+  TestConnection c(gw.port);
+  c.send_raw(build_request("POST", path, body));
+  auto r = c.read_response(120'000);
+  return r ? *r : HttpResult{};
+}
+
+HttpResult chat(Gateway& gw, std::string_view body) {
+  return ask(gw, "/v1/chat/completions", body);
+}
+
 std::string content_of(const HttpResult& r) {
-  auto body = parse_object(r.body);
-  return std::string(
-      body["choices"].as_array()[0].as_object()["message"].as_object()["content"].as_string());
+  auto body = json::parse(r.body.empty() ? "{}" : r.body).as_object();
+  auto* choices = body.if_contains("choices");
+  if (r.status != 200 || choices == nullptr || !choices->is_array()) {
+    ADD_FAILURE() << "not a chat answer: HTTP " << r.status << " " << r.body;
+    return {};
+  }
+  auto& message = choices->as_array()[0].as_object()["message"].as_object();
+  return message["content"].is_string() ? std::string(message["content"].as_string()) : "";
 }
 
 std::string streamed_content(const HttpResult& r) {
@@ -149,7 +166,7 @@ bool validates(const json::value& v, const json::object& schema, std::string& wh
 
 TEST(LocalGateway, ChatAnswerIsOpenAiShapedAndCharged) {
   Gateway gw(local_config());
-  HttpResult r = gw.chat(chat_body("tiny", "Hello", 12));
+  HttpResult r = chat(gw, chat_body("tiny", "Hello", 12));
   ASSERT_EQ(r.status, 200) << r.body;
   auto body = parse_object(r.body);
   EXPECT_EQ(body["object"], "chat.completion");
@@ -177,8 +194,8 @@ TEST(LocalGateway, ChatAnswerIsOpenAiShapedAndCharged) {
 
 TEST(LocalGateway, StreamEqualsNonStreamedAnswerForTheSameSeed) {
   Gateway gw(local_config());
-  std::string plain = content_of(gw.chat(chat_body("tiny", "Tell me a story", 20)));
-  HttpResult s = gw.chat(chat_body("tiny", "Tell me a story", 20, R"(,"stream":true)"));
+  std::string plain = content_of(chat(gw, chat_body("tiny", "Tell me a story", 20)));
+  HttpResult s = chat(gw, chat_body("tiny", "Tell me a story", 20, R"(,"stream":true)"));
   ASSERT_EQ(s.status, 200) << s.body;
   EXPECT_EQ(s.header("content-type"), "text/event-stream");
   EXPECT_EQ(streamed_content(s), plain);
@@ -205,7 +222,7 @@ TEST(LocalGateway, SchemaConstrainedOutputAlwaysValidates) {
           R"(,"messages":[{"role":"user","content":"Give JSON"}],)" +
           R"("response_format":{"type":"json_schema","json_schema":{"name":"s","schema":)" +
           schemas[i] + "}}}";
-      HttpResult r = gw.chat(body);
+      HttpResult r = chat(gw, body);
       ASSERT_EQ(r.status, 200) << r.body;
       std::string content = content_of(r);
       json::value parsed;
@@ -217,7 +234,7 @@ TEST(LocalGateway, SchemaConstrainedOutputAlwaysValidates) {
   }
   // json_object mode gives an object too.
   HttpResult r =
-      gw.chat(chat_body("tiny", "Give JSON", 200, R"(,"response_format":{"type":"json_object"})"));
+      chat(gw, chat_body("tiny", "Give JSON", 200, R"(,"response_format":{"type":"json_object"})"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(json::parse(content_of(r)).is_object()) << content_of(r);
 }
@@ -227,13 +244,8 @@ TEST(LocalGateway, RequiredToolChoiceGivesParsedToolCalls) {
   std::string tools =
       R"(,"tool_choice":"required","tools":[{"type":"function","function":{"name":"set_light","description":"Turn a light on or off","parameters":{"type":"object","properties":{"on":{"type":"boolean"},"room":{"enum":["kitchen","hall"]}},"required":["on","room"],"additionalProperties":false}}}])";
   // Grammar-constrained sampling over a 151k-token vocabulary is slow with random weights (nearly
-  // every sampled token is rejected and the grammar runs over the whole vocabulary): a long wait.
-  TestConnection c(gw.port);
-  c.send_raw(build_request("POST", "/v1/chat/completions",
-                           chat_body("tiny", "Light the kitchen", 150, tools)));
-  auto answer = c.read_response(120'000);
-  ASSERT_TRUE(answer.has_value());
-  HttpResult& r = *answer;
+  // every sampled token is rejected and the grammar runs over the whole vocabulary): seconds.
+  HttpResult r = chat(gw, chat_body("tiny", "Light the kitchen", 150, tools));
   ASSERT_EQ(r.status, 200) << r.body;
   auto body = parse_object(r.body);
   auto& choice = body["choices"].as_array()[0].as_object();
@@ -255,7 +267,7 @@ TEST(LocalGateway, PromptLongerThanTheContextIsA400ThatSaysSo) {
   Gateway gw(local_config());
   std::string long_text;
   for (int i = 0; i < 600; ++i) long_text += "word ";
-  HttpResult r = gw.chat(chat_body("tiny", long_text, 5));
+  HttpResult r = chat(gw, chat_body("tiny", long_text, 5));
   EXPECT_EQ(r.status, 400) << r.body;
   auto error = parse_object(r.body)["error"].as_object();
   EXPECT_EQ(error["code"], "context_length_exceeded");
@@ -266,14 +278,14 @@ TEST(LocalGateway, PromptTooLongForTheLocalModelFallsBackToARouteThatFits) {
   Gateway gw(local_config());
   std::string long_text;
   for (int i = 0; i < 600; ++i) long_text += "word ";
-  HttpResult r = gw.chat(chat_body("tiny-fallback", long_text, 5));
+  HttpResult r = chat(gw, chat_body("tiny-fallback", long_text, 5));
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("x-tandem-route"), "up:big-context");
   EXPECT_NE(r.header("x-tandem-attempts").find("gguf:tiny=context_length_exceeded"),
             std::string::npos)
       << r.header("x-tandem-attempts");
   // A short prompt stays local.
-  HttpResult s = gw.chat(chat_body("tiny-fallback", "short", 5));
+  HttpResult s = chat(gw, chat_body("tiny-fallback", "short", 5));
   EXPECT_EQ(s.header("x-tandem-route"), "gguf:tiny");
 }
 
@@ -290,7 +302,7 @@ TEST(LocalGateway, BadParametersAreClear400s) {
                          {R"(,"stop":[1])", "stop"},
                          {R"(,"lora":"nope")", "lora"},
                          {R"(,"response_format":{"type":"xml"})", "response_format.type"}}) {
-    HttpResult r = gw.chat(chat_body("tiny", "hi", 3, c.extra));
+    HttpResult r = chat(gw, chat_body("tiny", "hi", 3, c.extra));
     EXPECT_EQ(r.status, 400) << c.extra << ": " << r.body;
     EXPECT_EQ(parse_object(r.body)["error"].as_object()["param"], json::value(c.param)) << r.body;
   }
@@ -298,26 +310,26 @@ TEST(LocalGateway, BadParametersAreClear400s) {
 
 TEST(LocalGateway, LoraPerRequestAndPerRouteChangeTheOutput) {
   Gateway gw(local_config());
-  std::string base = content_of(gw.chat(chat_body("tiny", "Adapters", 12)));
-  std::string a = content_of(gw.chat(chat_body("tiny", "Adapters", 12, R"(,"lora":"a")")));
-  std::string b = content_of(gw.chat(chat_body("tiny", "Adapters", 12, R"(,"lora":"b")")));
-  std::string route_a = content_of(gw.chat(chat_body("tiny-a", "Adapters", 12)));
+  std::string base = content_of(chat(gw, chat_body("tiny", "Adapters", 12)));
+  std::string a = content_of(chat(gw, chat_body("tiny", "Adapters", 12, R"(,"lora":"a")")));
+  std::string b = content_of(chat(gw, chat_body("tiny", "Adapters", 12, R"(,"lora":"b")")));
+  std::string route_a = content_of(chat(gw, chat_body("tiny-a", "Adapters", 12)));
   EXPECT_NE(base, a);
   EXPECT_NE(a, b);
   EXPECT_EQ(route_a, a);
-  EXPECT_EQ(content_of(gw.chat(chat_body("tiny", "Adapters", 12))), base) << "base unchanged";
+  EXPECT_EQ(content_of(chat(gw, chat_body("tiny", "Adapters", 12))), base) << "base unchanged";
 }
 
 TEST(LocalGateway, ConcurrentRequestsMatchSerialOnes) {
   Gateway gw(local_config(4), 4);
   std::vector<std::string> prompts = {"one", "two two", "three three three", "four"};
   std::vector<std::string> serial;
-  for (const auto& p : prompts) serial.push_back(content_of(gw.chat(chat_body("tiny", p, 16))));
+  for (const auto& p : prompts) serial.push_back(content_of(chat(gw, chat_body("tiny", p, 16))));
   std::vector<std::string> concurrent(prompts.size());
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     threads.emplace_back(
-        [&, i] { concurrent[i] = content_of(gw.chat(chat_body("tiny", prompts[i], 16))); });
+        [&, i] { concurrent[i] = content_of(chat(gw, chat_body("tiny", prompts[i], 16))); });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(concurrent, serial);
@@ -335,13 +347,13 @@ TEST(LocalGateway, ClientThatDisconnectsFreesItsSequence) {
     c.close();
   }
   // With one sequence slot, this only completes if the disconnected stream's slot was freed.
-  HttpResult r = gw.chat(chat_body("tiny", "next", 4));
+  HttpResult r = chat(gw, chat_body("tiny", "next", 4));
   EXPECT_EQ(r.status, 200) << r.body;
 }
 
 TEST(LocalGateway, EmbeddingsFloatAndBase64) {
   Gateway gw(local_config());
-  HttpResult r = gw.post("/v1/embeddings", R"({"model":"embed","input":["alpha","beta"]})");
+  HttpResult r = ask(gw, "/v1/embeddings", R"({"model":"embed","input":["alpha","beta"]})");
   ASSERT_EQ(r.status, 200) << r.body;
   auto body = parse_object(r.body);
   auto& data = body["data"].as_array();
@@ -350,12 +362,12 @@ TEST(LocalGateway, EmbeddingsFloatAndBase64) {
   EXPECT_EQ(v.size(), 64u);
   EXPECT_GT(body["usage"].as_object()["prompt_tokens"].as_int64(), 0);
   HttpResult b64 =
-      gw.post("/v1/embeddings", R"({"model":"embed","input":"alpha","encoding_format":"base64"})");
+      ask(gw, "/v1/embeddings", R"({"model":"embed","input":"alpha","encoding_format":"base64"})");
   ASSERT_EQ(b64.status, 200) << b64.body;
   std::string encoded(
       parse_object(b64.body)["data"].as_array()[0].as_object()["embedding"].as_string());
   EXPECT_EQ(encoded.size(), (64 * 4 + 2) / 3 * 4);
-  HttpResult bad = gw.post("/v1/embeddings", R"({"model":"embed","input":[{"x":1}]})");
+  HttpResult bad = ask(gw, "/v1/embeddings", R"({"model":"embed","input":[{"x":1}]})");
   EXPECT_EQ(bad.status, 400);
 }
 

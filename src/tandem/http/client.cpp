@@ -260,20 +260,6 @@ Task<ClientError> UpstreamResponse::read_all(std::string& out, std::size_t limit
   co_return ClientError{};
 }
 
-Task<ClientError> ClientResponse::read_all(std::string& out, std::size_t limit,
-                                           Clock::time_point deadline) {
-  bool done = false;
-  while (!done) {
-    ClientError err = co_await read_some(out, done, deadline);
-    if (err) co_return err;
-    if (out.size() > limit) {
-      impl_->failed = true;
-      co_return ClientError{ClientErrorKind::too_large,
-                            "response body exceeds " + std::to_string(limit) + " bytes"};
-    }
-  }
-  co_return ClientError{};
-}
 
 HttpClient::HttpClient(asio::io_context& ioc) : ioc_(ioc) {}
 

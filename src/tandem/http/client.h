@@ -64,8 +64,6 @@ class ClientResponse final : public UpstreamResponse {
   int status() const override;
   const Headers& headers() const override;
   Task<ClientError> read_some(std::string& out, bool& done, Clock::time_point deadline) override;
-  Task<ClientError> read_all(std::string& out, std::size_t limit,
-                             Clock::time_point deadline) override;
 
  private:
   std::unique_ptr<Impl> impl_;

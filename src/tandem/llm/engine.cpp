@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "tandem/llm/backend.h"
+#include "tandem/llm/utf8.h"
 #include "tandem/log/logger.h"
 
 namespace tandem::llm {
@@ -18,18 +19,6 @@ namespace tandem::llm {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-// Bytes at the end of `text` that begin a UTF-8 sequence not yet complete: held back, so that a
-// streamed piece never splits a character (a token may end mid-character).
-std::size_t incomplete_utf8_tail(std::string_view text) {
-  for (std::size_t back = 1; back <= 4 && back <= text.size(); ++back) {
-    auto c = static_cast<unsigned char>(text[text.size() - back]);
-    if ((c & 0xC0) == 0x80) continue;  // continuation byte: look further back
-    std::size_t need = (c & 0x80) == 0 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
-    return need > back ? back : 0;
-  }
-  return 0;
-}
 
 // Length of the longest suffix of `text` that is a proper prefix of some stop string: that much
 // text may still turn into a stop and is held back.
@@ -535,7 +524,9 @@ void Engine::emit(Slot& slot, bool final_flush) {
     }
     if (hit != std::string::npos) {
       slot.text.resize(std::max(hit, slot.sent));
-      if (slot.text.size() > slot.sent) slot.generation->push(slot.text.substr(slot.sent));
+      if (slot.text.size() > slot.sent) {
+        slot.generation->push(sanitize_utf8(std::string_view(slot.text).substr(slot.sent)));
+      }
       slot.sent = slot.text.size();
       if (!final_flush) finish_slot(slot, "stop");
       return;
@@ -547,7 +538,8 @@ void Engine::emit(Slot& slot, bool final_flush) {
     end -= std::max(stop_prefix_tail(unsent, stops), incomplete_utf8_tail(unsent));
   }
   if (end > slot.sent) {
-    slot.generation->push(std::string_view(slot.text).substr(slot.sent, end - slot.sent));
+    slot.generation->push(
+        sanitize_utf8(std::string_view(slot.text).substr(slot.sent, end - slot.sent)));
     slot.sent = end;
   }
 }

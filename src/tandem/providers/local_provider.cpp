@@ -185,17 +185,28 @@ std::variant<ChatPlan, core::ApiError> plan_chat(const json::object& body,
   return plan;
 }
 
-// Waits for the first output (text or the end) of a generation.
-http::Task<std::optional<llm::Generation::Taken>> first_output(llm::Generation& generation,
-                                                               Waiter& waiter,
-                                                               http::Clock::time_point deadline,
-                                                               http::CancelSignal* cancel) {
+// Waits for the generation's next output (text or its end); nullopt at the deadline or when the
+// request is cancelled.
+http::Task<std::optional<llm::Generation::Taken>> next_output(llm::Generation& generation,
+                                                              Waiter& waiter,
+                                                              http::Clock::time_point deadline,
+                                                              http::CancelSignal* cancel) {
   while (true) {
     if (http::is_cancelled(cancel)) co_return std::nullopt;
     llm::Generation::Taken taken = generation.take();
     if (!taken.text.empty() || taken.ended) co_return taken;
     if (!co_await waiter.wait(deadline)) co_return std::nullopt;
   }
+}
+
+// Stops waiting for a generation (or an embedding job): the scheduler frees its slot.
+http::ClientError abandon(llm::Generation* generation, http::CancelSignal* cancel) {
+  if (generation != nullptr) {
+    generation->set_waker({});
+    generation->cancel();
+  }
+  if (http::is_cancelled(cancel)) return {http::ClientErrorKind::cancelled, "cancelled"};
+  return {http::ClientErrorKind::timeout, "the local model did not answer before the deadline"};
 }
 
 std::string base64_floats(const std::vector<float>& v) {
@@ -315,10 +326,7 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
     }
     if (!job->done()) {
       job->set_waker({});
-      result.error = http::is_cancelled(cancel)
-                         ? http::ClientError{http::ClientErrorKind::cancelled, "cancelled"}
-                         : http::ClientError{http::ClientErrorKind::timeout,
-                                             "the local model did not embed before the deadline"};
+      result.error = abandon(nullptr, cancel);
       co_return result;
     }
     if (!job->error.empty()) {
@@ -386,14 +394,9 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
 
   auto generation = model->generate(std::move(request));
   generation->set_waker(waiter->waker());
-  auto first = co_await first_output(*generation, *waiter, deadline, cancel);
+  auto first = co_await next_output(*generation, *waiter, deadline, cancel);
   if (!first) {
-    generation->set_waker({});
-    generation->cancel();
-    result.error = http::is_cancelled(cancel)
-                       ? http::ClientError{http::ClientErrorKind::cancelled, "cancelled"}
-                       : http::ClientError{http::ClientErrorKind::timeout,
-                                           "the local model produced nothing before the deadline"};
+    result.error = abandon(generation.get(), cancel);
     co_return result;
   }
   if (first->ended && !first->end.error.empty() && first->text.empty()) {
@@ -407,24 +410,18 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
         std::move(info), generation, waiter, std::move(prompt), std::move(*first), cancel);
     co_return result;
   }
-  std::string generated = std::move(first->text);
-  llm::GenerationEnd end = first->end;
-  bool ended = first->ended;
-  while (!ended) {
-    if (http::is_cancelled(cancel) || !co_await waiter->wait(deadline)) {
-      generation->set_waker({});
-      generation->cancel();
-      result.error = http::is_cancelled(cancel)
-                         ? http::ClientError{http::ClientErrorKind::cancelled, "cancelled"}
-                         : http::ClientError{http::ClientErrorKind::timeout,
-                                             "the local model did not finish before the deadline"};
-      co_return result;
+  std::string generated;
+  llm::GenerationEnd end;
+  for (auto output = std::move(first);;) {
+    generated += output->text;
+    if (output->ended) {
+      end = std::move(output->end);
+      break;
     }
-    auto taken = generation->take();
-    generated += taken.text;
-    if (taken.ended) {
-      ended = true;
-      end = std::move(taken.end);
+    output = co_await next_output(*generation, *waiter, deadline, cancel);
+    if (!output) {
+      result.error = abandon(generation.get(), cancel);
+      co_return result;
     }
   }
   generation->set_waker({});
