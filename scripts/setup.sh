@@ -47,4 +47,5 @@ if [[ ! -d tests/e2e/node_modules/openai ]]; then
   echo "setup: installing the end-to-end test client (npm ci)"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
+scripts/setup_data.sh  # the tailored models' data sets, into a cache (data/README.md)
 echo "setup: ok"
