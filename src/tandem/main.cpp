@@ -1,6 +1,7 @@
 // tandem: the gateway and its command-line tools.
 #include <CLI/CLI.hpp>
 
+#include "tandem/cli/finetune_command.h"
 #include "tandem/cli/serve_command.h"
 #include "tandem/cli/test_model_command.h"
 
@@ -40,11 +41,50 @@ int main(int argc, char** argv) {
   test_model_cmd->add_flag("--embedding", test_model.embedding,
                            "Declare mean pooling (an embedding model)");
 
+  tandem::llm::FinetuneOptions finetune;
+  auto* finetune_cmd = app.add_subcommand(
+      "finetune", "Fine-tune a local GGUF model (F32) on chat examples in OpenAI's JSONL format");
+  finetune_cmd->add_option("-m,--model", finetune.model_path, "Base model (GGUF, F32 weights)")
+      ->required();
+  finetune_cmd->add_option("-d,--data", finetune.data_path, "Examples: {\"messages\": [...]} lines")
+      ->required();
+  finetune_cmd
+      ->add_option("-o,--out", finetune.out_path, "Tuned model (GGUF); <out>.state.json too")
+      ->required();
+  finetune_cmd->add_option("--epochs", finetune.epochs, "Total epochs (a rerun resumes)")
+      ->capture_default_str();
+  finetune_cmd->add_option("--lr", finetune.learning_rate, "AdamW learning rate")
+      ->capture_default_str();
+  finetune_cmd->add_option("--lr-min", finetune.lr_min, "Decay the rate to this (0: constant)")
+      ->capture_default_str();
+  finetune_cmd
+      ->add_option("--decay-epochs", finetune.decay_epochs,
+                   "Epochs of decay to --lr-min (0: all of --epochs)")
+      ->capture_default_str();
+  finetune_cmd->add_option("--weight-decay", finetune.weight_decay, "AdamW weight decay")
+      ->capture_default_str();
+  finetune_cmd->add_option("--val-split", finetune.val_split, "Fraction held out for validation")
+      ->capture_default_str();
+  finetune_cmd->add_option("--ctx", finetune.context, "Tokens per training window")
+      ->capture_default_str();
+  finetune_cmd
+      ->add_option("--batch", finetune.batch,
+                   "Tokens per optimizer step, dividing --ctx (0: --ctx)")
+      ->capture_default_str();
+  finetune_cmd->add_flag("--pack", finetune.pack, "Pack several examples into each window");
+  finetune_cmd->add_option("--threads", finetune.threads, "CPU threads (0: all cores)")
+      ->capture_default_str();
+  finetune_cmd->add_option("--seed", finetune.seed, "Validation split and example order")
+      ->capture_default_str();
+  finetune_cmd->add_flag("--restart", finetune.restart,
+                         "Start from the base model even if --out can be resumed");
+
   app.add_subcommand("version", "Print the version")->callback([] { std::puts("tandem 0.1.0"); });
 
   CLI11_PARSE(app, argc, argv);
   if (serve_cmd->parsed()) return tandem::cli::run_serve(serve);
   if (check_cmd->parsed()) return tandem::cli::run_check_config(check_path);
   if (test_model_cmd->parsed()) return tandem::cli::run_make_test_model(test_model);
+  if (finetune_cmd->parsed()) return tandem::cli::run_finetune(finetune);
   return 0;
 }
