@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tandem/cli/finetune_command.h"
+#include "tandem/cli/models_command.h"
 #include "tandem/cli/serve_command.h"
 #include "tandem/cli/test_model_command.h"
 
@@ -79,6 +80,14 @@ int main(int argc, char** argv) {
   finetune_cmd->add_flag("--restart", finetune.restart,
                          "Start from the base model even if --out can be resumed");
 
+  std::vector<std::string> model_paths{"."};
+  auto* models_cmd = app.add_subcommand("models", "Tailored-model artifacts");
+  models_cmd->require_subcommand(1);
+  auto* models_list_cmd =
+      models_cmd->add_subcommand("list", "List model artifacts with their metadata and metrics");
+  models_list_cmd->add_option("paths", model_paths, "Artifact files or folders")
+      ->capture_default_str();
+
   app.add_subcommand("version", "Print the version")->callback([] { std::puts("tandem 0.1.0"); });
 
   CLI11_PARSE(app, argc, argv);
@@ -86,5 +95,6 @@ int main(int argc, char** argv) {
   if (check_cmd->parsed()) return tandem::cli::run_check_config(check_path);
   if (test_model_cmd->parsed()) return tandem::cli::run_make_test_model(test_model);
   if (finetune_cmd->parsed()) return tandem::cli::run_finetune(finetune);
+  if (models_list_cmd->parsed()) return tandem::cli::run_models_list(model_paths);
   return 0;
 }
