@@ -680,13 +680,13 @@ ggml_opt_optimizer_params optimizer_params(void* userdata) {
 // ggml's epoch callback is a plain function without user data: the running epoch is reached
 // through this thread's pointer (training runs on the caller's thread).
 struct EpochReporter {
-  const FinetuneListener* listener;
-  int epoch;
-  int epochs;
+  const FinetuneListener* listener = nullptr;
+  int epoch = 0;
+  int epochs = 0;
   // ggml counts ubatches as if whole datapoints were trained (per_datapoint each); only the
   // window's per_window are.
-  std::int64_t per_datapoint;
-  std::int64_t per_window;
+  std::int64_t per_datapoint = 1;
+  std::int64_t per_window = 1;
   std::exception_ptr error;  // a throwing listener must not unwind through C code
 };
 thread_local EpochReporter* current_reporter = nullptr;
@@ -783,15 +783,19 @@ EpochStats run_epoch(llama_context* ctx, const Corpus& c, const FinetuneOptions&
   ResultPtr train_result(ggml_opt_result_init());
   ResultPtr val_result(ggml_opt_result_init());
 
-  EpochReporter reporter{
-      &listener,  epoch,
-      o.epochs,   static_cast<std::int64_t>(llama_n_ctx(ctx) / llama_n_ubatch(ctx)),
-      per_window, nullptr};
+  EpochReporter reporter;
+  reporter.listener = &listener;
+  reporter.epoch = epoch;
+  reporter.epochs = o.epochs;
+  reporter.per_datapoint = llama_n_ctx(ctx) / llama_n_ubatch(ctx);
+  reporter.per_window = per_window;
   current_reporter = &reporter;
+  struct Unset {
+    ~Unset() { current_reporter = nullptr; }
+  } unset;  // also when llama.cpp throws
   const auto started = std::chrono::steady_clock::now();
   llama_opt_epoch(ctx, ds.get(), train_result.get(), val_result.get(),
                   static_cast<std::int64_t>(train.size()), on_batch, on_batch);
-  current_reporter = nullptr;
   if (reporter.error) std::rethrow_exception(reporter.error);
 
   EpochStats s;
@@ -836,10 +840,47 @@ void save_checkpoint(llama_model* model, const std::string& metadata_source,
   write_text_atomically(finetune_state_path(o.out_path), state_json(state, o.data_path));
 }
 
-std::string fixed(double v, int digits) {
+std::string number(double v) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.*f", digits, v);
+  std::snprintf(text, sizeof text, "%g", v);
   return text;
+}
+
+std::string plan_text(const FinetuneOptions& o, const Start& start, std::size_t done,
+                      const FinetuneResult& r, int batch) {
+  const std::string what = start.resume
+                               ? "resuming " + o.out_path + " after epoch " + std::to_string(done)
+                               : "fine-tuning " + o.model_path;
+  return what + ": " + std::to_string(r.train_examples) + " training and " +
+         std::to_string(r.val_examples) + " validation example(s), " +
+         std::to_string(r.train_tokens) + " training tokens, context " + std::to_string(o.context) +
+         ", batch " + std::to_string(batch) + ", lr " + number(o.learning_rate);
+}
+
+Optimizer make_optimizer(const FinetuneOptions& o, const Settings& settings) {
+  Optimizer optimizer;
+  optimizer.learning_rate = o.learning_rate;
+  optimizer.lr_min = o.lr_min;
+  optimizer.decay_epochs = static_cast<double>(settings.decay_epochs);
+  optimizer.weight_decay = o.weight_decay;
+  return optimizer;
+}
+
+// ggml keeps a pointer to `optimizer` and asks it for the rate before every optimizer step.
+void start_training(llama_context* ctx, llama_model* model, const FinetuneOptions& o,
+                    Optimizer& optimizer) {
+  llama_opt_params params{};
+  // The window: llama_opt_epoch trains the first n_ctx_train tokens of each datapoint. (It also
+  // becomes the model's context length in memory; write_with_metadata restores the file's.)
+  params.n_ctx_train = static_cast<std::uint32_t>(o.context);
+  params.param_filter = llama_opt_param_filter_all;
+  params.param_filter_ud = nullptr;
+  params.get_opt_pars = optimizer_params;
+  params.get_opt_pars_ud = &optimizer;
+  params.optimizer_type = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
+  // AdamW's moments live inside the context and llama.cpp cannot save them, so a resumed run
+  // starts them afresh; the weights carry over exactly.
+  llama_opt_init(ctx, model, params);
 }
 
 }  // namespace
@@ -880,32 +921,10 @@ FinetuneResult finetune(const FinetuneOptions& o, const FinetuneListener& listen
   result.skipped_examples = corpus.skipped;
   result.val_windows = static_cast<int>(corpus.val_windows.size());
   result.train_tokens = corpus.train_tokens;
-  say(listener.info, std::string(start.resume ? "resuming " + o.out_path + " after epoch " +
-                                                    std::to_string(state.history.size())
-                                              : "fine-tuning " + o.model_path) +
-                         ": " + std::to_string(result.train_examples) + " training and " +
-                         std::to_string(result.val_examples) + " validation example(s), " +
-                         std::to_string(corpus.train_tokens) + " training tokens, context " +
-                         std::to_string(o.context) + ", batch " + std::to_string(batch) + ", lr " +
-                         fixed(o.learning_rate, 6));
+  say(listener.info, plan_text(o, start, state.history.size(), result, batch));
 
-  Optimizer optimizer;
-  optimizer.learning_rate = o.learning_rate;
-  optimizer.lr_min = o.lr_min;
-  optimizer.decay_epochs = static_cast<double>(state.settings.decay_epochs);
-  optimizer.weight_decay = o.weight_decay;
-  llama_opt_params params{};
-  // The window: llama_opt_epoch trains the first n_ctx_train tokens of each datapoint. (It also
-  // becomes the model's context length in memory; write_with_metadata restores the file's.)
-  params.n_ctx_train = static_cast<std::uint32_t>(o.context);
-  params.param_filter = llama_opt_param_filter_all;
-  params.param_filter_ud = nullptr;
-  params.get_opt_pars = optimizer_params;
-  params.get_opt_pars_ud = &optimizer;
-  params.optimizer_type = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
-  // AdamW's moments live inside the context and llama.cpp cannot save them, so a resumed run
-  // starts them afresh; the weights carry over exactly.
-  llama_opt_init(ctx.get(), model.get(), params);
+  Optimizer optimizer = make_optimizer(o, state.settings);
+  start_training(ctx.get(), model.get(), o, optimizer);
 
   for (int epoch = result.first_epoch; epoch <= o.epochs; ++epoch) {
     EpochStats stats =
@@ -917,7 +936,7 @@ FinetuneResult finetune(const FinetuneOptions& o, const FinetuneListener& listen
     if (listener.epoch) listener.epoch(stats);
   }
   say(listener.info, "saved " + o.out_path + " (" + std::to_string(state.history.size()) +
-                         " epochs) and " + result.state_path);
+                         " epoch(s)) and " + result.state_path);
   return result;
 }
 

@@ -8,6 +8,10 @@
 // After every epoch the model is saved (atomically) to `out_path` together with a sidecar state
 // file `<out_path>.state.json`; running again with the same data and settings resumes after the
 // last finished epoch.
+//
+// What llama.cpp's trainer reaches: every F32 weight except the token embeddings and the
+// attention's key and value projections (no gradient flows back through its KV cache). The loss
+// covers every position of a window, prompt and padding included: its labels cannot mask any.
 #include <cstdint>
 #include <functional>
 #include <optional>
