@@ -132,7 +132,13 @@ TEST(Engine, StopSequenceEndsAndIsNotReturned) {
   Engine e(tiny_engine_config());
   auto free_run = wait_for(*e.generate(request(e, "Stop test", 30, 3)));
   ASSERT_GE(free_run.text.size(), 6u);
-  std::string stop = free_run.text.substr(free_run.text.size() / 2, 3);
+  // A stop string of three ASCII characters from the middle of the free run (a stop string is
+  // text: it never starts inside a multi-byte character).
+  std::size_t at = free_run.text.size() / 3;
+  auto ascii = [&](std::size_t i) { return static_cast<unsigned char>(free_run.text[i]) < 0x80; };
+  while (at + 3 < free_run.text.size() && !(ascii(at) && ascii(at + 1) && ascii(at + 2))) ++at;
+  ASSERT_LT(at + 3, free_run.text.size()) << "no ASCII run in " << free_run.text;
+  std::string stop = free_run.text.substr(at, 3);
   auto r = request(e, "Stop test", 30, 3);
   r.stop = {stop};
   auto stopped = wait_for(*e.generate(std::move(r)));
