@@ -10,7 +10,7 @@
 // Models: gibbs = explicit feedback, Bayesian MF (the default explicit model); sgd = explicit
 // feedback, SGD; implicit = implicit feedback, ALS. Training options override the defaults
 // (TrainOptions::explicit_defaults, sgd_defaults, implicit_defaults) of every model they apply
-// to. Latency is measured for the first model listed.
+// to. Latency and size are measured for every model listed, trained on all the ratings.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -66,6 +66,21 @@ Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::printf(
+          "usage: tandem-recsys-bench [--data=FILE] [--models=gibbs,sgd,implicit] [--queries=N] "
+          "[--split-seed=S] [--verbose] [--factors=K] [--iterations=N] [--seed=S] "
+          "[--init-std=X] [--burn-in=N] [--noise-precision=X] [--lr=X] [--lr-decay=X] [--reg=X] "
+          "[--bias-reg=X] [--alpha=X] [--implicit-reg=X]\n"
+          "  --data       ratings CSV (default: $TANDEM_DATA or ~/.cache/tandem/data, "
+          "movielens_ratings.csv)\n"
+          "  --models     which models to train and time, in order (default all three)\n"
+          "  --queries    latency queries per measurement (default 20000; 0: no latency)\n"
+          "  --split-seed seed of the random 80/20 split (default 42)\n"
+          "  --verbose    print each training iteration's loss\n"
+          "  the rest override the training defaults of the models they apply to\n");
+      std::exit(0);
+    }
     if (arg == "--verbose") {
       a.verbose = true;
       continue;
@@ -87,7 +102,9 @@ Args parse(int argc, char** argv) {
         begin = comma + 1;
       }
     } else if (key == "queries") {
-      a.queries = static_cast<std::size_t>(number(key, value));
+      const double q = number(key, value);
+      if (q < 0 || q > 1e9) usage("--queries must be 0 to 10^9");
+      a.queries = static_cast<std::size_t>(q);
     } else if (key == "split-seed") {
       a.split_seed = static_cast<std::uint64_t>(number(key, value));
     } else if (key == "factors" || key == "iterations" || key == "seed" || key == "lr" ||
@@ -236,8 +253,10 @@ void print_latency(const char* name, const std::vector<Rating>& ratings, const T
   });
   std::printf("\n%s trained on all %zu ratings in %.2f s: %zu users, %zu items, %d factors\n", name,
               ratings.size(), seconds, model.num_users(), model.num_items(), model.factors());
-  std::printf("  model: payload %zu bytes, artifact file %ju bytes, loaded in %.1f ms\n",
-              payload.size(), static_cast<std::uintmax_t>(file_bytes), load_ms);
+  std::printf(
+      "  model: payload %zu bytes, artifact file %ju bytes, %zu bytes in memory, loaded "
+      "in %.1f ms\n",
+      payload.size(), static_cast<std::uintmax_t>(file_bytes), loaded.memory_bytes(), load_ms);
   std::printf("  latency over %zu queries, one thread (microseconds):\n", queries);
   std::printf("  | query | p50 | p99 | mean |\n  |---|---:|---:|---:|\n");
   std::printf("  | top-10 over all %zu items (rated excluded) | %.1f | %.1f | %.1f |\n",
@@ -276,9 +295,10 @@ int main(int argc, char** argv) {
       const ProtocolReport report = run_protocol(ratings, o, protocol, progress);
       print_quality(model.c_str(), report, o);
     }
-    if (args.queries > 0 && !args.models.empty()) {
-      print_latency(args.models.front().c_str(), ratings, options_for(args.models.front(), args),
-                    args.queries);
+    if (args.queries > 0) {
+      for (const std::string& model : args.models) {
+        print_latency(model.c_str(), ratings, options_for(model, args), args.queries);
+      }
     }
   } catch (const tandem::datasets::DatasetError& e) {
     std::fprintf(stderr,

@@ -109,6 +109,7 @@ MfModel::MfModel(MfParameters params) : p_(std::move(params)) {
       popular_order_.begin(), popular_order_.end(),
       [&](std::uint32_t a, std::uint32_t b) { return item_counts_[a] > item_counts_[b]; });
   item_norms_ = p_.item_factors.colwise().norm().transpose();
+  item_rows_ = p_.item_factors.transpose();
 }
 
 std::size_t MfModel::memory_bytes() const noexcept {
@@ -116,7 +117,9 @@ std::size_t MfModel::memory_bytes() const noexcept {
                                                   p_.user_bias.size() + p_.item_bias.size()) +
          sizeof(std::uint32_t) * (p_.user_ids.size() + p_.item_ids.size()) +
          sizeof(std::uint64_t) * p_.user_offsets.size() +
-         (sizeof(std::uint32_t) + sizeof(float)) * p_.rated_items.size();
+         (sizeof(std::uint32_t) + sizeof(float)) * p_.rated_items.size() +
+         sizeof(float) * static_cast<std::size_t>(item_rows_.size() + item_norms_.size()) +
+         sizeof(std::uint32_t) * (item_counts_.size() + popular_order_.size());
 }
 
 std::optional<std::uint32_t> MfModel::user_index(std::uint32_t user) const noexcept {
@@ -193,7 +196,7 @@ std::vector<ScoredItem> MfModel::top_n(std::uint32_t user, std::size_t n) const 
   const auto u = user_index(user);
   if (!u) throw RecsysError("recsys: unknown user " + std::to_string(user));
   Eigen::VectorXf& scores = score_buffer(p_.item_factors.cols());
-  scores.noalias() = p_.item_factors.transpose() * p_.user_factors.col(*u);
+  scores.noalias() = item_rows_ * p_.user_factors.col(*u);
   float offset = 0;
   if (p_.feedback == Feedback::kExplicit) {
     scores += p_.item_bias;
@@ -231,7 +234,7 @@ std::vector<ScoredItem> MfModel::similar_items(std::uint32_t item, std::size_t n
   const auto i = item_index(item);
   if (!i) throw RecsysError("recsys: unknown item " + std::to_string(item));
   Eigen::VectorXf& scores = score_buffer(p_.item_factors.cols());
-  scores.noalias() = p_.item_factors.transpose() * p_.item_factors.col(*i);
+  scores.noalias() = item_rows_ * p_.item_factors.col(*i);
   // An all-zero vector has no direction: its cosine with anything is taken as 0.
   const float norm = item_norms_[*i];
   scores.array() /= (item_norms_.array() * norm).max(std::numeric_limits<float>::min());

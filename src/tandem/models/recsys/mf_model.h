@@ -95,7 +95,8 @@ class MfModel {
   std::size_t num_users() const noexcept { return p_.user_ids.size(); }
   std::size_t num_items() const noexcept { return p_.item_ids.size(); }
   std::size_t num_ratings() const noexcept { return p_.rated_items.size(); }
-  // Bytes of the parameters (factors, biases, ids, interactions), i.e. about the payload size.
+  // Bytes the model holds in memory: the parameters (about the payload's size) and the lookup
+  // tables built from them (a second copy of the item factors, norms, popularity).
   std::size_t memory_bytes() const noexcept;
 
   bool has_user(std::uint32_t user) const noexcept { return user_index(user).has_value(); }
@@ -151,6 +152,10 @@ class MfModel {
   std::vector<std::uint32_t> item_counts_;    // training interactions per item
   std::vector<std::uint32_t> popular_order_;  // item indices by count desc, then id asc
   Eigen::VectorXf item_norms_;                // L2 norms of the item factor columns
+  // The item factors again, items x factors (column-major): scoring all items is then a sum of
+  // k columns scaled by the user's factors, which Eigen vectorises over items whatever k is
+  // (measured: 9 instead of 21 us for 9,066 items x 10 factors).
+  Eigen::MatrixXf item_rows_;
 };
 
 }  // namespace tandem::models::recsys
