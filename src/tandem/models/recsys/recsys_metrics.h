@@ -73,7 +73,8 @@ struct RankingScores {
 // training.
 using Ranker = std::function<std::vector<std::uint32_t>(std::uint32_t user, std::size_t k)>;
 
-// Rating errors of any predictor over `test`. Throws RecsysError if `test` is empty.
+// Rating errors of any predictor over `test` (unknown_users / unknown_items stay 0: evaluate
+// fills them in). Throws RecsysError if `test` is empty.
 RatingErrors rating_errors(const std::function<float(std::uint32_t, std::uint32_t)>& predict,
                            std::span<const datasets::Rating> test);
 
@@ -122,11 +123,14 @@ struct EvalOptions {
   std::optional<float> min_relevant_rating;
 };
 
+// Rating errors (explicit models) and ranking metrics of the model's recommend() (popularity for
+// a user it does not know) over `test`, and the same for the baseline. Throws RecsysError if
+// `test` is empty or has no relevant item.
 RecsysReport evaluate(const MfModel& model, std::span<const datasets::Rating> test,
                       const EvalOptions& options = {});
 
-// The whole protocol on one ratings file (the benchmark, the real-data test, and `tandem eval
-// --protocol` when the CLI wants it): trains on the 80/20 split and reports the rating errors
+// The whole protocol on one ratings file (the benchmark; `tandem eval` may offer it too): trains
+// on the 80/20 split and reports the rating errors
 // (and ranking on the 20 %), then trains again on the leave-last-out split and reports the
 // ranking there. Both trainings use `options` (explicit or implicit).
 struct ProtocolReport {
