@@ -290,9 +290,6 @@ void Engine::run() {
       }
     }
     step();
-    std::lock_guard lock(mutex_);
-    stats_.active_sequences = static_cast<int>(
-        std::count_if(slots_.begin(), slots_.end(), [](auto& s) { return s->busy; }));
   }
   // Shutdown: nothing in flight is left waiting.
   for (auto& slot : slots_) {
@@ -364,6 +361,10 @@ void Engine::admit(std::deque<Pending>& incoming) {
     slot.compute_seconds = 0;
     slot.admitted_at = ++admissions_;
     slot.busy = true;
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.active_sequences;
+    }
     if (slot.sampler == nullptr) {
       finish_slot(slot, "",
                   "the grammar for this request could not be compiled" +
@@ -477,18 +478,23 @@ bool Engine::step() {
     Slot& slot = *slots_[static_cast<std::size_t>(batch.seq_id[i][0])];
     slot.cache.push_back(batch.token[i]);
   }
-  std::uint64_t prompt_decoded = 0;
+  std::uint64_t prompt_decoded = 0, generated = 0;
   for (Slot* slot : in_batch) {
     slot->compute_seconds += seconds * slot->batch_tokens / total_tokens;
     if (!slot->has_next) prompt_decoded += static_cast<std::uint64_t>(slot->batch_tokens);
+    if (slot->batch_index >= 0) ++generated;  // each of these samples one token below
   }
-  std::uint64_t generated = 0;
+  {
+    // Counted before any of these requests can end and be answered.
+    std::lock_guard lock(mutex_);
+    stats_.prompt_tokens_decoded += prompt_decoded;
+    stats_.generated_tokens += generated;
+  }
   for (Slot* slot : in_batch) {
     if (slot->batch_index < 0) continue;  // a prompt chunk that did not reach the end
     llama_token token = common_sampler_sample(slot->sampler, ctx_, slot->batch_index);
     common_sampler_accept(slot->sampler, token, true);
     ++slot->generated;
-    ++generated;
     if (llama_vocab_is_eog(vocab(), token)) {
       finish_slot(*slot, "stop");
       continue;
@@ -504,9 +510,6 @@ bool Engine::step() {
       finish_slot(*slot, "length");
     }
   }
-  std::lock_guard lock(mutex_);
-  stats_.prompt_tokens_decoded += prompt_decoded;
-  stats_.generated_tokens += generated;
   return true;
 }
 
@@ -553,6 +556,11 @@ void Engine::finish_slot(Slot& slot, std::string reason, std::string error) {
   end.cached_tokens = slot.cached_tokens;
   end.completion_tokens = slot.generated;
   end.compute_seconds = slot.compute_seconds;
+  {
+    // Counted before the requester hears of the end, so what it reads next is up to date.
+    std::lock_guard lock(mutex_);
+    --stats_.active_sequences;
+  }
   slot.generation->finish(std::move(end));
   slot.generation.reset();
   if (slot.sampler != nullptr) {
