@@ -16,14 +16,22 @@
 //                unique prompt, max_tokens --gen-tokens, greedy. Per stream: TTFT, completion
 //                tokens (usage, exact), tokens/s = (completion - 1) / (end - first token).
 //                Per wave: aggregate tokens/s = sum(completion - 1) / (last end - first first token).
+//
+// Contention guard (the machine may be shared): with --pid (the server's), every sample (one pp
+// request or one gen wave) first waits until the machine is quiet (< --max-other % of one core
+// busy over 0.5 s), then counts the CPU that everything but the server and this driver used
+// while it ran; a sample where that exceeds --max-other is retried, up to --repeats extra tries
+// per measurement and --wait-budget-s seconds of waiting per run, after which it is kept and
+// counted as contended in the output.
 // Zero npm dependencies: Node 18+ (global fetch with streamed bodies).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 function parseArgs(argv) {
   const a = {
     url: '', model: 'm', label: 'server', promptTokens: 512, genTokens: 128, streams: [1, 4, 8],
     repeats: 3, ignoreEos: false, out: '', shortWords: 12, timeoutMs: 600000, seed: 1,
+    pid: 0, maxOther: 50, waitBudgetS: 300, hz: 100,
   };
   for (let i = 2; i < argv.length; i++) {
     const k = argv[i];
@@ -44,6 +52,10 @@ function parseArgs(argv) {
       case '--short-words': a.shortWords = +v(); break;
       case '--timeout-ms': a.timeoutMs = +v(); break;
       case '--seed': a.seed = +v(); break;
+      case '--pid': a.pid = +v(); break;
+      case '--max-other': a.maxOther = +v(); break;
+      case '--wait-budget-s': a.waitBudgetS = +v(); break;
+      case '--hz': a.hz = +v(); break;
       default: throw new Error(`unknown argument ${k}`);
     }
   }
@@ -112,6 +124,7 @@ async function chat(content, maxTokens) {
   const r = {
     start: performance.now(), first: 0, end: 0, promptTokens: 0, cachedTokens: 0,
     completionTokens: -1, finishReason: null, chunks: 0,
+    computeMs: NaN, // server-side: Tandem's usage.tandem_compute_us, llama-server's timings
   };
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), args.timeoutMs);
@@ -157,6 +170,10 @@ async function chat(content, maxTokens) {
           r.promptTokens = ev.usage.prompt_tokens;
           r.completionTokens = ev.usage.completion_tokens;
           r.cachedTokens = (ev.usage.prompt_tokens_details || {}).cached_tokens || 0;
+          if (ev.usage.tandem_compute_us !== undefined) r.computeMs = ev.usage.tandem_compute_us / 1000;
+        }
+        if (ev.timings && ev.timings.prompt_ms !== undefined) {
+          r.computeMs = ev.timings.prompt_ms + ev.timings.predicted_ms;
         }
       }
     }
@@ -182,6 +199,71 @@ const pct = (xs, p) => { // nearest rank
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 };
 const log = (msg) => process.stderr.write(`   [${args.label}] ${msg}\n`);
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+// ---- contention guard (Linux /proc)
+function busyTicks() { // all CPUs: user nice system irq softirq steal
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  return f[1] + f[2] + f[3] + f[6] + f[7] + f[8];
+}
+function pidTicks(pid) { // utime + stime; the name field may hold spaces
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]);
+  } catch { return 0; }
+}
+function snap() {
+  return { t: performance.now(), busy: busyTicks(), srv: args.pid ? pidTicks(args.pid) : 0, self: process.cpuUsage() };
+}
+// % of one core used by everything except the server and this driver between two snaps.
+function otherPct(a, b) {
+  const dt = (b.t - a.t) / 1000;
+  const self = process.cpuUsage(a.self);
+  const selfTicks = ((self.user + self.system) / 1e6) * args.hz;
+  return Math.max(0, ((b.busy - a.busy - (b.srv - a.srv) - selfTicks) / args.hz / dt) * 100);
+}
+let waitedS = 0;
+const contention = { retried: 0, keptContended: 0, waitedS: 0 };
+async function waitQuiet() {
+  if (!args.pid) return;
+  while (waitedS < args.waitBudgetS) {
+    const a = snap();
+    await sleep(500);
+    const b = snap();
+    // between samples the server should be idle: count it too
+    const dt = (b.t - a.t) / 1000;
+    const self = process.cpuUsage(a.self);
+    const all = ((b.busy - a.busy - ((self.user + self.system) / 1e6) * args.hz) / args.hz / dt) * 100;
+    if (all < args.maxOther) return;
+    await sleep(1000);
+    waitedS += 1.5;
+    contention.waitedS = waitedS;
+  }
+}
+// Runs fn() until it gives `want` samples measured on a quiet machine (or tries run out).
+async function sampled(name, want, fn) {
+  const out = [];
+  let tries = 0;
+  while (out.length < want) {
+    await waitQuiet();
+    const a = snap();
+    const v = await fn();
+    const b = snap();
+    const other = args.pid ? otherPct(a, b) : 0;
+    tries++;
+    // ticks are 10 ms: too coarse to judge a short sample (the quiet wait before it must do)
+    const contended = (b.t - a.t) >= 500 && other >= args.maxOther;
+    if (contended && tries < want * 2 && waitedS < args.waitBudgetS) {
+      contention.retried++;
+      log(`${name}: sample dropped, other work used ${other.toFixed(0)}% of a core; retrying`);
+      continue;
+    }
+    if (contended) contention.keptContended++;
+    out.push({ ...v, otherPct: other, contended });
+  }
+  return out;
+}
 
 async function main() {
   const result = { label: args.label, args: { ...args, url: undefined } };
@@ -203,54 +285,58 @@ async function main() {
   result.calibration = { words: n, promptTokens: got, templateTokens: base };
 
   // Prompt processing: one stream, sequential.
-  const pp = [];
-  for (let i = 0; i < args.repeats; i++) {
+  const pp = await sampled('pp', args.repeats, async () => {
     const r = await chat(words(n), 1);
     const ttft = (r.first - r.start) / 1000;
     const decoded = r.promptTokens - r.cachedTokens;
-    pp.push({ ttftMs: ttft * 1000, promptTokens: r.promptTokens, cachedTokens: r.cachedTokens,
-      tps: decoded / ttft });
-  }
+    return { ttftMs: ttft * 1000, promptTokens: r.promptTokens, cachedTokens: r.cachedTokens,
+      tps: decoded / ttft, computeMs: r.computeMs };
+  });
   result.pp = {
     runs: pp,
     tps: median(pp.map((x) => x.tps)),
     ttftMs: median(pp.map((x) => x.ttftMs)),
     promptTokens: mean(pp.map((x) => x.promptTokens)),
     cachedTokens: mean(pp.map((x) => x.cachedTokens)),
+    computeMs: median(pp.map((x) => x.computeMs)),
   };
   log(`pp: ${result.pp.tps.toFixed(1)} tok/s (median of ${args.repeats}), ` +
     `${result.pp.promptTokens.toFixed(0)} prompt tokens, ${result.pp.cachedTokens.toFixed(1)} cached, ` +
-    `TTFT ${result.pp.ttftMs.toFixed(0)} ms`);
+    `TTFT ${result.pp.ttftMs.toFixed(0)} ms (server compute ${result.pp.computeMs.toFixed(0)} ms)`);
 
   // Generation: waves of S concurrent streams.
   result.gen = {};
   for (const s of args.streams) {
-    const waves = [];
     const streams = [];
-    for (let w = 0; w < args.repeats; w++) {
+    const waves = await sampled(`gen x${s}`, args.repeats, async () => {
       const rs = await Promise.all(Array.from({ length: s }, () => chat(words(args.shortWords), args.genTokens)));
       const firstFirst = Math.min(...rs.map((r) => r.first));
       const lastEnd = Math.max(...rs.map((r) => r.end));
       const waveStart = Math.min(...rs.map((r) => r.start));
       const after = rs.reduce((a, r) => a + Math.max(0, r.completionTokens - 1), 0);
       const total = rs.reduce((a, r) => a + r.completionTokens, 0);
-      waves.push({
+      const wave = {
         aggTps: after / ((lastEnd - firstFirst) / 1000),
         // end to end: every completion token over the wave's whole wall time (prompts included)
         e2eTps: total / ((lastEnd - waveStart) / 1000),
         wallMs: lastEnd - waveStart,
-      });
+        streams: [],
+      };
       for (const r of rs) {
         const dt = (r.end - r.first) / 1000;
-        streams.push({
+        wave.streams.push({
           ttftMs: r.first - r.start,
           completionTokens: r.completionTokens,
           promptTokens: r.promptTokens,
           finishReason: r.finishReason,
           tps: r.completionTokens > 1 && dt > 0 ? (r.completionTokens - 1) / dt : NaN,
+          computeMs: r.computeMs,
+          wallMs: r.end - r.start,
         });
       }
-    }
+      return wave;
+    });
+    for (const w of waves) streams.push(...w.streams);
     const ttfts = streams.map((x) => x.ttftMs);
     const g = {
       streams: s,
@@ -265,11 +351,20 @@ async function main() {
       earlyStops: streams.filter((x) => x.completionTokens < args.genTokens).length,
       requests: streams.length,
       promptTokens: mean(streams.map((x) => x.promptTokens)),
+      // what the server says it spent computing, over the request's wall time (both means)
+      computeMs: mean(streams.map((x) => x.computeMs)),
+      wallMs: mean(streams.map((x) => x.wallMs)),
     };
     result.gen[s] = g;
     log(`gen x${s}: aggregate ${g.aggTps.toFixed(1)} tok/s, per stream ${g.perStreamTps.toFixed(1)} tok/s, ` +
       `TTFT p50 ${g.ttftP50Ms.toFixed(0)} ms p99 ${g.ttftP99Ms.toFixed(0)} ms, ` +
-      `completion tokens mean ${g.completionTokensMean.toFixed(1)} (early stops ${g.earlyStops}/${g.requests})`);
+      `completion tokens mean ${g.completionTokensMean.toFixed(1)} (early stops ${g.earlyStops}/${g.requests}), ` +
+      `server compute ${g.computeMs.toFixed(0)} of ${g.wallMs.toFixed(0)} ms per request`);
+  }
+  result.contention = contention;
+  if (contention.retried || contention.keptContended || contention.waitedS) {
+    log(`contention: waited ${contention.waitedS.toFixed(0)} s for a quiet machine, ` +
+      `${contention.retried} samples retried, ${contention.keptContended} kept though contended`);
   }
   const json = JSON.stringify(result, null, 1);
   if (args.out) writeFileSync(args.out, json + '\n'); else process.stdout.write(json + '\n');

@@ -28,43 +28,58 @@ const ratio = (t, l) => (Number.isFinite(t) && Number.isFinite(l) && l > 0 ? t /
 
 const rows = [];
 const verdicts = [];
-function row(name, t, l, src, { digits = 1, target = '', higherIsBetter = true, check = null } = {}) {
+// A figure marked * had samples measured while other work used the machine (see the notes).
+const star = (x, contended, digits) => f(x, digits) + (contended ? '*' : '');
+function row(name, t, l, src, { digits = 1, target = '', higherIsBetter = true, check = null,
+  tc = false, lc = false } = {}) {
   const r = ratio(t, l);
   let mark = '';
   if (check !== null && Number.isFinite(r)) {
     const ok = higherIsBetter ? r >= check : r <= check;
-    mark = ok ? 'PASS' : 'MISS';
-    verdicts.push({ name, ratio: r, target: check, ok });
+    mark = (ok ? 'PASS' : 'MISS') + (tc || lc ? ' (contended)' : '');
+    verdicts.push({ name, ratio: r, target: check, ok, contended: tc || lc });
   }
-  rows.push([name, f(t, digits), f(l, digits), src, f(r, 2), target, mark]);
+  rows.push([name, star(t, tc, digits), star(l, lc, digits), src, f(r, 2), target, mark]);
 }
+const ppC = (res) => (res.pp.runs || []).some((x) => x.contended);
+const genC = (res, s) => ((res.gen[s] && res.gen[s].waves) || []).some((w) => w.contended);
+const benchC = a['bench-other-cpu'] !== undefined && +a['bench-other-cpu'] >= +(a['max-other'] || 50);
 
 const streams = Object.keys(tandem.gen).map(Number).sort((x, y) => x - y);
 const g1t = tandem.gen[1];
 const g1s = server.gen[1];
 
+const ppT = ppC(tandem);
+const ppS = ppC(server);
 row(`prompt tok/s, 1 stream (${ppBench ? `pp${ppBench.n_prompt}` : 'pp'})`, tandem.pp.tps,
-  ppBench && ppBench.avg_ts, 'llama-bench', { target: `>= ${targetSingle}x`, check: targetSingle });
+  ppBench && ppBench.avg_ts, 'llama-bench',
+  { target: `>= ${targetSingle}x`, check: targetSingle, tc: ppT, lc: benchC });
 row(`prompt tok/s, 1 stream (~${f(tandem.pp.promptTokens, 0)} tok)`, tandem.pp.tps, server.pp.tps,
-  'llama-server', { target: `>= ${targetSingle}x`, check: targetSingle });
+  'llama-server', { target: `>= ${targetSingle}x`, check: targetSingle, tc: ppT, lc: ppS });
 row('TTFT ms, 1 stream, long prompt', tandem.pp.ttftMs, server.pp.ttftMs, 'llama-server',
-  { digits: 0 });
+  { digits: 0, tc: ppT, lc: ppS });
 if (g1t && g1s) {
+  const tc = genC(tandem, 1);
+  const lc = genC(server, 1);
   row(`gen tok/s, 1 stream (${tgBench ? `tg${tgBench.n_gen}` : 'tg'})`, g1t.aggTps,
-    tgBench && tgBench.avg_ts, 'llama-bench', { target: `>= ${targetSingle}x`, check: targetSingle });
+    tgBench && tgBench.avg_ts, 'llama-bench',
+    { target: `>= ${targetSingle}x`, check: targetSingle, tc, lc: benchC });
   row('gen tok/s, 1 stream', g1t.aggTps, g1s.aggTps, 'llama-server',
-    { target: `>= ${targetSingle}x`, check: targetSingle });
-  row('TTFT ms, 1 stream, short prompt', g1t.ttftP50Ms, g1s.ttftP50Ms, 'llama-server', { digits: 0 });
+    { target: `>= ${targetSingle}x`, check: targetSingle, tc, lc });
+  row('TTFT ms, 1 stream, short prompt', g1t.ttftP50Ms, g1s.ttftP50Ms, 'llama-server',
+    { digits: 0, tc, lc });
 }
 for (const s of streams) {
   if (s === 1) continue;
   const t = tandem.gen[s];
   const l = server.gen[s];
   if (!t || !l) continue;
-  row(`gen tok/s, ${s} streams, aggregate`, t.aggTps, l.aggTps, 'llama-server');
-  row(`gen tok/s, ${s} streams, mean per stream`, t.perStreamTps, l.perStreamTps, 'llama-server');
-  row(`TTFT ms, ${s} streams, p50`, t.ttftP50Ms, l.ttftP50Ms, 'llama-server', { digits: 0 });
-  row(`TTFT ms, ${s} streams, p99`, t.ttftP99Ms, l.ttftP99Ms, 'llama-server', { digits: 0 });
+  const tc = genC(tandem, s);
+  const lc = genC(server, s);
+  row(`gen tok/s, ${s} streams, aggregate`, t.aggTps, l.aggTps, 'llama-server', { tc, lc });
+  row(`gen tok/s, ${s} streams, mean per stream`, t.perStreamTps, l.perStreamTps, 'llama-server', { tc, lc });
+  row(`TTFT ms, ${s} streams, p50`, t.ttftP50Ms, l.ttftP50Ms, 'llama-server', { digits: 0, tc, lc });
+  row(`TTFT ms, ${s} streams, p99`, t.ttftP99Ms, l.ttftP99Ms, 'llama-server', { digits: 0, tc, lc });
 }
 const sMax = Math.max(...streams);
 if (g1t && g1s && sMax > 1 && tandem.gen[sMax] && server.gen[sMax]) {
@@ -72,16 +87,18 @@ if (g1t && g1s && sMax > 1 && tandem.gen[sMax] && server.gen[sMax]) {
   const ss = server.gen[sMax].aggTps / g1s.aggTps;
   const r = ratio(st, ss);
   const ok = st >= targetScaling;
-  verdicts.push({ name: `scaling ${sMax}/1 (Tandem)`, ratio: st, target: targetScaling, ok });
-  rows.push([`scaling: aggregate gen ${sMax} streams / 1`, `${f(st, 2)}x`, `${f(ss, 2)}x`, 'llama-server',
-    f(r, 2), `Tandem >= ${targetScaling}x`, ok ? 'PASS' : 'MISS']);
+  const tc = genC(tandem, 1) || genC(tandem, sMax);
+  const lc = genC(server, 1) || genC(server, sMax);
+  verdicts.push({ name: `scaling ${sMax}/1 (Tandem)`, ratio: st, target: targetScaling, ok, contended: tc });
+  rows.push([`scaling: aggregate gen ${sMax} streams / 1`, `${f(st, 2)}x${tc ? '*' : ''}`, `${f(ss, 2)}x${lc ? '*' : ''}`,
+    'llama-server', f(r, 2), `Tandem >= ${targetScaling}x`, (ok ? 'PASS' : 'MISS') + (tc ? ' (contended)' : '')]);
 }
 row('peak RSS MB (VmHWM)', +a['tandem-rss-kb'] / 1024, +a['server-rss-kb'] / 1024, 'llama-server',
   { digits: 0 });
 
 const header = ['measurement', 'Tandem', 'llama.cpp', 'from', 'ratio', 'target', ''];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-const line = (r) => r.map((c, i) => (i === 0 || i === 3 || i === 5 ? String(c).padEnd(widths[i])
+const line = (r) => r.map((c, i) => (i === 0 || i === 3 || i >= 5 ? String(c).padEnd(widths[i])
   : String(c).padStart(widths[i]))).join('  ').trimEnd();
 console.log(`\n${a.name}`);
 console.log(line(header));
@@ -104,8 +121,18 @@ for (const [who, res] of [['Tandem', tandem], ['llama-server', server]]) {
   }
 }
 if (a['tandem-other-cpu'] !== undefined) {
-  notes.push(`CPU used by everything but the server under test (load driver included), in % of one core: ` +
-    `during Tandem ${a['tandem-other-cpu']}%, during llama-server ${a['server-other-cpu']}%`);
+  notes.push(`CPU used by everything but the program under test (load driver included), in % of one core: ` +
+    `during llama-bench ${a['bench-other-cpu'] ?? '-'}%, Tandem ${a['tandem-other-cpu']}%, llama-server ${a['server-other-cpu']}%`);
+}
+for (const [who, res] of [['Tandem', tandem], ['llama-server', server]]) {
+  const c = res.contention;
+  if (c && (c.retried || c.keptContended || c.waitedS)) {
+    notes.push(`${who}: waited ${f(c.waitedS, 0)} s for other work to stop, dropped ${c.retried} contended samples` +
+      (c.keptContended ? `, and kept ${c.keptContended} contended ones (wait budget spent): treat those figures with care` : ''));
+  }
+}
+if (rows.some((r) => /\*$/.test(r[1]) || /\*$/.test(r[2]))) {
+  notes.push('* = measured (in part) while other work used the machine: not a clean figure');
 }
 for (const n of notes) console.log(`  note: ${n}`);
 if (a.summary) {

@@ -37,18 +37,30 @@ THREADS="${THREADS:-2}"             # compute threads, the same for all three
 CONTEXT="${CONTEXT:-1024}"          # tokens per sequence
 BATCH="${BATCH:-512}"               # n_batch (and n_ubatch) for both servers
 PARALLEL="${PARALLEL:-$(tr ',' '\n' <<<"$STREAMS" | sort -n | tail -1)}" # slots: the largest wave
-WAIT_IDLE_LOAD="${WAIT_IDLE_LOAD:-}" # set (e.g. 0.5): wait until the 1-minute load is below it
-WAIT_IDLE_MAX="${WAIT_IDLE_MAX:-300}" # ... for at most this many seconds
+WAIT_IDLE_CPU="${WAIT_IDLE_CPU:-}"  # set (e.g. 20): before each phase wait until the machine's CPU
+                                    # use (% of one core, over 2 s) is below it
+WAIT_IDLE_MAX="${WAIT_IDLE_MAX:-300}" # ... for at most this many seconds (also the load driver's
+                                    # budget for waiting out other work between samples)
+MAX_OTHER="${MAX_OTHER:-50}"        # a sample during which other processes used more than this
+                                    # (% of one core) is retried (load.mjs; llama-bench: BENCH_TRIES)
+BENCH_TRIES="${BENCH_TRIES:-3}"     # llama-bench runs at most this often until one is uncontended
 KEEP_TMP="${KEEP_TMP:-}"            # set: keep the temp dir (configs, logs, raw JSON)
+NICE="${NICE:-}"                    # set (e.g. -10, needs root for < 0): run the servers, llama-bench
+                                    # and the driver at this niceness, ahead of other work
 TARGET_SINGLE="${TARGET_SINGLE:-0.95}"
 TARGET_SCALING="${TARGET_SCALING:-2.5}"
 
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 log() { echo "== $*"; }
 
-for v in GEN_TOKENS PROMPT_TOKENS REPEATS BENCH_REPEATS THREADS CONTEXT BATCH PARALLEL; do
+for v in GEN_TOKENS PROMPT_TOKENS REPEATS BENCH_REPEATS THREADS CONTEXT BATCH PARALLEL MAX_OTHER BENCH_TRIES; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
+[[ -z "$WAIT_IDLE_CPU" || "$WAIT_IDLE_CPU" =~ ^[1-9][0-9]*$ ]] || die "WAIT_IDLE_CPU must be a positive integer"
+[[ "$WAIT_IDLE_MAX" =~ ^[0-9]+$ ]] || die "WAIT_IDLE_MAX must be a non-negative integer"
+[[ -z "$NICE" || "$NICE" =~ ^-?[0-9]+$ ]] || die "NICE must be an integer"
+RUN=()
+if [[ -n "$NICE" ]]; then RUN=(nice -n "$NICE"); fi
 [[ "$STREAMS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "STREAMS must be like 1,4,8"
 ((PROMPT_TOKENS + 8 < CONTEXT)) || die "PROMPT_TOKENS must be below CONTEXT"
 ((GEN_TOKENS + 64 < CONTEXT)) || die "GEN_TOKENS must be below CONTEXT"
@@ -155,22 +167,30 @@ cpu_busy_ticks() { # all CPUs: user nice system irq softirq steal
   awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
 
+children_ticks() { # this shell's reaped children: cutime + cstime (fields 16, 17)
+  sed 's/^.*) //' "/proc/$$/stat" | awk '{ print $14 + $15 }'
+}
+
 proc_ticks() { # PID: utime + stime (fields 14, 15; the name in field 2 may hold spaces)
   sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0
 }
 
-load1() { cut -d' ' -f1 /proc/loadavg; }
+cpu_busy_pct() { # % of one core busy, machine-wide, over the next 2 s
+  local b0 b1
+  b0="$(cpu_busy_ticks)"; sleep 2; b1="$(cpu_busy_ticks)"
+  echo $(((b1 - b0) * 100 / $(getconf CLK_TCK) / 2))
+}
 
-wait_idle() {
-  [[ -n "$WAIT_IDLE_LOAD" ]] || return 0
-  local t=0
-  while awk -v l="$(load1)" -v m="$WAIT_IDLE_LOAD" 'BEGIN { exit !(l >= m) }'; do
+wait_idle() { # with WAIT_IDLE_CPU set: until the machine is (nearly) idle, bounded
+  [[ -n "$WAIT_IDLE_CPU" ]] || return 0
+  local t=0 busy
+  while busy="$(cpu_busy_pct)"; ((busy >= WAIT_IDLE_CPU)); do
     if ((t >= WAIT_IDLE_MAX)); then
-      echo "   load $(load1) still >= $WAIT_IDLE_LOAD after ${WAIT_IDLE_MAX}s; measuring anyway"
+      echo "   the machine is still ${busy}% busy after ${WAIT_IDLE_MAX}s; measuring anyway"
       return 0
     fi
-    ((t == 0)) && echo "   waiting for the 1-minute load ($(load1)) to drop below $WAIT_IDLE_LOAD"
-    sleep 5; t=$((t + 5))
+    ((t == 0)) && echo "   waiting for other work to finish (${busy}% of a core busy; want < ${WAIT_IDLE_CPU}%)"
+    sleep 3; t=$((t + 5))
   done
 }
 
@@ -182,9 +202,15 @@ drive() { # LABEL URL PID OUT [extra load.mjs args]
   wait_idle
   local b0 p0 t0 b1 p1 t1
   b0="$(cpu_busy_ticks)"; p0="$(proc_ticks "$pid")"; t0="$(date +%s.%N)"
-  node "$HERE/load.mjs" --url "$url" --model m --label "$label" \
+  # in the background and waited for, so that a TERM to this script stops it at once
+  "${RUN[@]}" node "$HERE/load.mjs" --url "$url" --model m --label "$label" \
     --prompt-tokens "$PROMPT_TOKENS" --gen-tokens "$GEN_TOKENS" --streams "$STREAMS" \
-    --repeats "$REPEATS" --out "$out" "$@" || die "the load driver failed against $label (logs: $TMP)"
+    --repeats "$REPEATS" --pid "$pid" --hz "$(getconf CLK_TCK)" --max-other "$MAX_OTHER" \
+    --wait-budget-s "$WAIT_IDLE_MAX" --out "$out" "$@" &
+  local npid=$!
+  PIDS+=("$npid")
+  wait "$npid" || die "the load driver failed against $label (logs: $TMP)"
+  forget_pid "$npid"
   b1="$(cpu_busy_ticks)"; p1="$(proc_ticks "$pid")"; t1="$(date +%s.%N)"
   LOAD_OTHER_CPU="$(awk -v b="$((b1 - b0))" -v p="$((p1 - p0))" -v dt="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
     -v hz="$(getconf CLK_TCK)" 'BEGIN { o = (b - p) / hz / dt * 100; if (o < 0) o = 0; printf "%.0f", o }')"
@@ -195,7 +221,7 @@ drive() { # LABEL URL PID OUT [extra load.mjs args]
 echo
 log "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 log "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-log "knobs: MODELS='$MODELS' STREAMS=$STREAMS PROMPT_TOKENS=$PROMPT_TOKENS GEN_TOKENS=$GEN_TOKENS REPEATS=$REPEATS BENCH_REPEATS=$BENCH_REPEATS THREADS=$THREADS CONTEXT=$CONTEXT PARALLEL=$PARALLEL BATCH=$BATCH"
+log "knobs: NICE='$NICE' MODELS='$MODELS' STREAMS=$STREAMS PROMPT_TOKENS=$PROMPT_TOKENS GEN_TOKENS=$GEN_TOKENS REPEATS=$REPEATS BENCH_REPEATS=$BENCH_REPEATS THREADS=$THREADS CONTEXT=$CONTEXT PARALLEL=$PARALLEL BATCH=$BATCH"
 
 UBATCH=$((BATCH < 512 ? BATCH : 512)) # what Tandem's engine uses for generation models
 SUMMARY="$TMP/summary.jsonl"
@@ -209,16 +235,28 @@ for m in $MODELS; do
   echo
   log "model $m: $MODEL ($(du -m "$MODEL" | cut -f1) MB)"
 
-  # llama-bench: the engine alone, no server.
-  wait_idle
-  log "llama-bench -p $PROMPT_TOKENS -n $GEN_TOKENS -t $THREADS -b $BATCH -ub $UBATCH -r $BENCH_REPEATS"
-  timeout 900 "$LLAMA_BENCH" -m "$MODEL" -p "$PROMPT_TOKENS" -n "$GEN_TOKENS" -t "$THREADS" \
-    -b "$BATCH" -ub "$UBATCH" -r "$BENCH_REPEATS" -o json >"$W/llama-bench.json" 2>"$W/llama-bench.log" \
-    || die "llama-bench failed: $(tail -5 "$W/llama-bench.log")"
-  node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    for (const t of r) console.log(`   ${t.n_prompt ? "pp" + t.n_prompt : "tg" + t.n_gen}: ${t.avg_ts.toFixed(1)} ± ${t.stddev_ts.toFixed(1)} tok/s`);
-  ' "$W/llama-bench.json"
+  # llama-bench: the engine alone, no server. Retried when other work shared the machine:
+  # other CPU = all busy CPU - what llama-bench used (this shell's reaped-children times).
+  for try in $(seq 1 "$BENCH_TRIES"); do
+    wait_idle
+    log "llama-bench -p $PROMPT_TOKENS -n $GEN_TOKENS -t $THREADS -b $BATCH -ub $UBATCH -r $BENCH_REPEATS"
+    b0="$(cpu_busy_ticks)"; c0="$(children_ticks)"; t0="$(date +%s.%N)"
+    "${RUN[@]}" timeout 1800 "$LLAMA_BENCH" -m "$MODEL" -p "$PROMPT_TOKENS" -n "$GEN_TOKENS" -t "$THREADS" \
+      -b "$BATCH" -ub "$UBATCH" -r "$BENCH_REPEATS" -o json >"$W/llama-bench.json" 2>"$W/llama-bench.log" &
+    BPID=$!; PIDS+=("$BPID")
+    wait "$BPID" || die "llama-bench failed: $(tail -5 "$W/llama-bench.log")"
+    forget_pid "$BPID"
+    b1="$(cpu_busy_ticks)"; c1="$(children_ticks)"; t1="$(date +%s.%N)"
+    BENCH_OTHER="$(awk -v b="$((b1 - b0))" -v c="$((c1 - c0))" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
+      'BEGIN { o = (b - c) / hz / (t1 - t0) * 100; if (o < 0) o = 0; printf "%.0f", o }')"
+    node -e '
+      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      for (const t of r) console.log(`   ${t.n_prompt ? "pp" + t.n_prompt : "tg" + t.n_gen}: ${t.avg_ts.toFixed(1)} ± ${t.stddev_ts.toFixed(1)} tok/s`);
+    ' "$W/llama-bench.json"
+    echo "   other work used ${BENCH_OTHER}% of a core meanwhile"
+    ((BENCH_OTHER < MAX_OTHER)) && break
+    ((try < BENCH_TRIES)) && echo "   contended: running llama-bench again"
+  done
 
   # Tandem.
   cat >"$W/tandem.toml" <<EOF
@@ -243,7 +281,7 @@ batch = $BATCH
 routes = [{ provider = "gguf", model = "m" }]
 EOF
   log "tandem serve (parallel $PARALLEL, context $CONTEXT, threads $THREADS, batch $BATCH)"
-  "$TANDEM" serve -c "$W/tandem.toml" --port-file "$W/tandem.port" >"$W/tandem.log" 2>&1 &
+  "${RUN[@]}" "$TANDEM" serve -c "$W/tandem.toml" --port-file "$W/tandem.port" >"$W/tandem.log" 2>&1 &
   TPID=$!; PIDS+=("$TPID")
   n=0
   while [[ ! -s "$W/tandem.port" ]]; do
@@ -264,7 +302,7 @@ EOF
   SERVER_ARGS=(-m "$MODEL" -np "$PARALLEL" -c "$((PARALLEL * CONTEXT))" -t "$THREADS"
     -b "$BATCH" -ub "$UBATCH" --no-kv-unified -cram 0 --no-webui --host 127.0.0.1 --port "$SPORT")
   log "llama-server ${SERVER_ARGS[*]}"
-  "$LLAMA_SERVER" "${SERVER_ARGS[@]}" >"$W/llama-server.log" 2>&1 &
+  "${RUN[@]}" "$LLAMA_SERVER" "${SERVER_ARGS[@]}" >"$W/llama-server.log" 2>&1 &
   SPID=$!; PIDS+=("$SPID")
   n=0
   until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$SPORT/health" || true)" == 200 ]]; do
@@ -280,7 +318,7 @@ EOF
   node "$HERE/report.mjs" --name "model $m ($(basename "$MODEL")), load average now $(cut -d' ' -f1-3 /proc/loadavg)" \
     --bench "$W/llama-bench.json" --tandem "$W/tandem.json" --server "$W/llama-server.json" \
     --tandem-rss-kb "$TANDEM_RSS_KB" --server-rss-kb "$SERVER_RSS_KB" \
-    --tandem-other-cpu "$TANDEM_OTHER" --server-other-cpu "$SERVER_OTHER" \
+    --tandem-other-cpu "$TANDEM_OTHER" --server-other-cpu "$SERVER_OTHER" --bench-other-cpu "$BENCH_OTHER" --max-other "$MAX_OTHER" \
     --target-single "$TARGET_SINGLE" --target-scaling "$TARGET_SCALING" --summary "$SUMMARY" \
     | tee "$W/report.txt"
   REPORTS+=("$W/report.txt")
@@ -295,7 +333,7 @@ node -e '
   for (const l of lines) {
     const s = JSON.parse(l);
     for (const v of s.verdicts) {
-      console.log(`   ${s.name.split(",")[0].padEnd(40)} ${v.name.padEnd(46)} ${v.ratio.toFixed(2).padStart(6)}  (>= ${v.target})  ${v.ok ? "PASS" : "MISS"}`);
+      console.log(`   ${s.name.split(" (")[0].padEnd(14)} ${v.name.padEnd(40)} ${v.ratio.toFixed(2).padStart(6)}  (>= ${v.target})  ${v.ok ? "PASS" : "MISS"}${v.contended ? " (contended)" : ""}`);
     }
   }
 ' "$SUMMARY"
