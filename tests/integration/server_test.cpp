@@ -110,7 +110,7 @@ TEST(Server, StopCutsWhatOutlastsTheDrainWithALastWord) {
   gw.mock.push(Script{.delay_ms = 5000});
   auto waiting = std::async(std::launch::async, [&] { return gw.chat(kChat); });
   while (gw.mock.request_count() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  gw.server->stop();  // neither finishes within 200 ms
+  gw.server->stop();                             // neither finishes within 200 ms
   std::string raw = stream.read_to_close(3000);  // the rest of the chunked body, then the close
   HttpResult plain = waiting.get();
   EXPECT_EQ(plain.status, 503) << plain.body;

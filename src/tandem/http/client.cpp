@@ -260,7 +260,6 @@ Task<ClientError> UpstreamResponse::read_all(std::string& out, std::size_t limit
   co_return ClientError{};
 }
 
-
 HttpClient::HttpClient(asio::io_context& ioc) : ioc_(ioc) {}
 
 namespace {
