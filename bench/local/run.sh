@@ -297,10 +297,11 @@ EOF
 
   # llama-server: the same slots, context, threads and batch; no host-RAM prompt cache
   # (-cram 0; Tandem has none); its KV prefix reuse stays on, as Tandem's does, and every
-  # prompt is unique from its first word.
+  # prompt is unique from its first word. --skip-chat-parsing: the random models' output is
+  # not valid tool-call syntax for the template's parser, which would fail the request (500).
   SPORT="$(free_port)"
   SERVER_ARGS=(-m "$MODEL" -np "$PARALLEL" -c "$((PARALLEL * CONTEXT))" -t "$THREADS"
-    -b "$BATCH" -ub "$UBATCH" --no-kv-unified -cram 0 --no-webui --host 127.0.0.1 --port "$SPORT")
+    -b "$BATCH" -ub "$UBATCH" --no-kv-unified -cram 0 --skip-chat-parsing --no-webui --host 127.0.0.1 --port "$SPORT")
   log "llama-server ${SERVER_ARGS[*]}"
   "${RUN[@]}" "$LLAMA_SERVER" "${SERVER_ARGS[@]}" >"$W/llama-server.log" 2>&1 &
   SPID=$!; PIDS+=("$SPID")
