@@ -1,37 +1,66 @@
 #!/usr/bin/env node
-// Load driver for bench/local: drives one OpenAI-compatible chat server (Tandem or
-// llama-server) with streamed requests and writes what it measured as JSON.
+// Load driver for bench/local: drives one or more OpenAI-compatible servers (Tandem,
+// llama-server) with streamed requests, one request or wave at a time, alternating between
+// the servers sample by sample, and writes what it measured per server as JSON.
 //
-//   node load.mjs --url http://127.0.0.1:PORT/v1/chat/completions --model m --label tandem \
-//     --prompt-tokens 512 --gen-tokens 128 --streams 1,4,8 --repeats 3 [--ignore-eos] --out FILE
+//   node load.mjs --target label=tandem,url=http://127.0.0.1:P/v1/chat/completions,pid=N,out=FILE \
+//                 --target label=llama-server,url=...,pid=N,out=FILE,ignore-eos,valid-text \
+//                 --prompt-tokens 512 --gen-tokens 128 --streams 1,4,8 --repeats 3
 //
-// Phases, in order, one at a time:
+// Only one server is under load at any moment. Alternating (A B A B ...) rather than running
+// one server's whole suite after the other's means a slow drift in the machine's speed (a
+// shared host) hits both alike instead of skewing the ratio.
+//
+// Phases, in order (each for every server before the next):
 //   warm-up      one short request (not measured)
 //   calibrate    finds how many random words make a prompt of --prompt-tokens tokens (the
 //                chat template included), from the server's own usage.prompt_tokens
-//   pp           --repeats sequential requests, a ~prompt-tokens prompt of random words (unique
-//                from the first word, so no KV-cache prefix is reused), max_tokens 1, streamed:
+//   pp           --repeats requests, a ~prompt-tokens prompt of random words (unique from the
+//                first word, so no KV-cache prefix is reused), max_tokens 1, streamed:
 //                prompt tokens/s = (prompt_tokens - cached_tokens) / time to first token
 //   gen S        for each S in --streams: --repeats waves of S concurrent streams, each a short
 //                unique prompt, max_tokens --gen-tokens, greedy. Per stream: TTFT, completion
 //                tokens (usage, exact), tokens/s = (completion - 1) / (end - first token).
 //                Per wave: aggregate tokens/s = sum(completion - 1) / (last end - first first token).
 //
-// Contention guard (the machine may be shared): with --pid (the server's), every sample (one pp
-// request or one gen wave) first waits until the machine is quiet (< --max-other % of one core
-// busy over 0.5 s), then counts the CPU that everything but the server and this driver used
-// while it ran; a sample where that exceeds --max-other is retried, up to --repeats extra tries
-// per measurement and --wait-budget-s seconds of waiting per run, after which it is kept and
-// counted as contended in the output.
-// Zero npm dependencies: Node 18+ (global fetch with streamed bodies).
+// valid-text (for llama-server): llama-server parses every answer as it streams and fails the
+// request (HTTP 500) when the text is not well-formed UTF-8, which a random-weight model's
+// tokens often are not. So it is sent logit_bias +100 for the token " the" (looked up with its
+// /tokenize): the greedy pick is then always that token and the text stays valid, while the
+// forward pass and the sampler chain over the whole vocabulary cost what they always do.
+//
+// Contention guard (the machine may be shared): with pid= (the server's), every sample first
+// waits until the machine is quiet (< --max-other % of one core busy over 0.5 s), then counts
+// the CPU that everything but that server and this driver used while it ran; a sample where
+// that exceeds --max-other is retried, up to --repeats extra tries per measurement and
+// --wait-budget-s seconds of waiting per server, after which it is kept and flagged.
+// Zero npm dependencies: Node 18+ (global fetch with streamed bodies), Linux /proc.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
+function parseTarget(spec) {
+  const t = { label: '', url: '', pid: 0, out: '', ignoreEos: false, validText: false };
+  for (const part of spec.split(',')) {
+    const eq = part.indexOf('=');
+    const k = eq < 0 ? part : part.slice(0, eq);
+    const v = eq < 0 ? '' : part.slice(eq + 1);
+    if (k === 'label') t.label = v;
+    else if (k === 'url') t.url = v;
+    else if (k === 'pid') t.pid = +v;
+    else if (k === 'out') t.out = v;
+    else if (k === 'ignore-eos') t.ignoreEos = true;
+    else if (k === 'valid-text') t.validText = true;
+    else throw new Error(`--target: unknown key '${k}'`);
+  }
+  if (!t.url || !t.label) throw new Error('--target needs label= and url=');
+  t.base = t.url.replace(/\/v1\/chat\/completions$/, '');
+  return t;
+}
+
 function parseArgs(argv) {
   const a = {
-    url: '', model: 'm', label: 'server', promptTokens: 512, genTokens: 128, streams: [1, 4, 8],
-    repeats: 3, ignoreEos: false, out: '', shortWords: 12, timeoutMs: 600000, seed: 1,
-    pid: 0, maxOther: 50, waitBudgetS: 300, hz: 100,
+    targets: [], model: 'm', promptTokens: 512, genTokens: 128, streams: [1, 4, 8], repeats: 3,
+    shortWords: 12, timeoutMs: 600000, seed: 1, maxOther: 50, waitBudgetS: 300, hz: 100,
   };
   for (let i = 2; i < argv.length; i++) {
     const k = argv[i];
@@ -40,26 +69,22 @@ function parseArgs(argv) {
       return argv[++i];
     };
     switch (k) {
-      case '--url': a.url = v(); break;
+      case '--target': a.targets.push(parseTarget(v())); break;
       case '--model': a.model = v(); break;
-      case '--label': a.label = v(); break;
       case '--prompt-tokens': a.promptTokens = +v(); break;
       case '--gen-tokens': a.genTokens = +v(); break;
       case '--streams': a.streams = v().split(',').filter(Boolean).map(Number); break;
       case '--repeats': a.repeats = +v(); break;
-      case '--ignore-eos': a.ignoreEos = true; break;
-      case '--out': a.out = v(); break;
       case '--short-words': a.shortWords = +v(); break;
       case '--timeout-ms': a.timeoutMs = +v(); break;
       case '--seed': a.seed = +v(); break;
-      case '--pid': a.pid = +v(); break;
       case '--max-other': a.maxOther = +v(); break;
       case '--wait-budget-s': a.waitBudgetS = +v(); break;
       case '--hz': a.hz = +v(); break;
       default: throw new Error(`unknown argument ${k}`);
     }
   }
-  if (!a.url) throw new Error('--url is required');
+  if (!a.targets.length) throw new Error('at least one --target is required');
   for (const [name, n] of [['--prompt-tokens', a.promptTokens], ['--gen-tokens', a.genTokens],
     ['--repeats', a.repeats]]) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
@@ -72,7 +97,7 @@ function parseArgs(argv) {
 
 const args = parseArgs(process.argv);
 
-// A small deterministic PRNG (mulberry32), so runs against both servers send the same texts.
+// A small deterministic PRNG (mulberry32), so runs send the same texts.
 function rng(seed) {
   let s = seed >>> 0;
   return () => {
@@ -109,18 +134,30 @@ function words(n) {
   return out.join(' ');
 }
 
-// One streamed chat request. Returns timings (ms, performance.now()) and the usage numbers.
-async function chat(content, maxTokens) {
+async function validTextBias(t) {
+  const res = await fetch(`${t.base}/tokenize`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content: ' the' }),
+  });
+  if (res.status !== 200) throw new Error(`${t.label} /tokenize: HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  const tokens = (await res.json()).tokens;
+  if (!Array.isArray(tokens) || tokens.length !== 1) throw new Error(`${t.label} /tokenize: ' the' is not one token`);
+  return { [String(tokens[0])]: 100 };
+}
+
+// One streamed request to target t. Returns timings (ms, performance.now()) and usage.
+async function chat(t, content, maxTokens) {
+  const messages = [{ role: 'user', content }];
   const body = {
     model: args.model,
-    messages: [{ role: 'user', content }],
+    messages,
     max_tokens: maxTokens,
     stream: true,
     stream_options: { include_usage: true },
-    // Greedy and otherwise neutral, the same for both servers.
+    // Greedy and otherwise neutral, the same for every server.
     temperature: 0, top_p: 1, top_k: 0, min_p: 0, repeat_penalty: 1, seed: 42,
   };
-  if (args.ignoreEos) body.ignore_eos = true;
+  if (t.ignoreEos) body.ignore_eos = true;
+  if (t.logitBias) body.logit_bias = t.logitBias;
   const r = {
     start: performance.now(), first: 0, end: 0, promptTokens: 0, cachedTokens: 0,
     completionTokens: -1, finishReason: null, chunks: 0,
@@ -129,7 +166,7 @@ async function chat(content, maxTokens) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), args.timeoutMs);
   try {
-    const res = await fetch(args.url, {
+    const res = await fetch(t.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -198,7 +235,7 @@ const pct = (xs, p) => { // nearest rank
   if (!s.length) return NaN;
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 };
-const log = (msg) => process.stderr.write(`   [${args.label}] ${msg}\n`);
+const log = (t, msg) => process.stderr.write(`   [${t.label}] ${msg}\n`);
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
 // ---- contention guard (Linux /proc)
@@ -213,8 +250,8 @@ function pidTicks(pid) { // utime + stime; the name field may hold spaces
     return Number(rest[11]) + Number(rest[12]);
   } catch { return 0; }
 }
-function snap() {
-  return { t: performance.now(), busy: busyTicks(), srv: args.pid ? pidTicks(args.pid) : 0, self: process.cpuUsage() };
+function snap(t) {
+  return { t: performance.now(), busy: busyTicks(), srv: t.pid ? pidTicks(t.pid) : 0, self: process.cpuUsage() };
 }
 // % of one core used by everything except the server and this driver between two snaps.
 function otherPct(a, b) {
@@ -223,93 +260,106 @@ function otherPct(a, b) {
   const selfTicks = ((self.user + self.system) / 1e6) * args.hz;
   return Math.max(0, ((b.busy - a.busy - (b.srv - a.srv) - selfTicks) / args.hz / dt) * 100);
 }
-let waitedS = 0;
-const contention = { retried: 0, keptContended: 0, waitedS: 0 };
-async function waitQuiet() {
-  if (!args.pid) return;
-  while (waitedS < args.waitBudgetS) {
-    const a = snap();
+async function waitQuiet(t) {
+  if (!t.pid) return;
+  while (t.contention.waitedS < args.waitBudgetS) {
+    const a = snap(t);
     await sleep(500);
-    const b = snap();
-    // between samples the server should be idle: count it too
+    const b = snap(t);
+    // between samples every server should be idle: count them too
     const dt = (b.t - a.t) / 1000;
     const self = process.cpuUsage(a.self);
     const all = ((b.busy - a.busy - ((self.user + self.system) / 1e6) * args.hz) / args.hz / dt) * 100;
     if (all < args.maxOther) return;
     await sleep(1000);
-    waitedS += 1.5;
-    contention.waitedS = waitedS;
+    t.contention.waitedS += 1.5;
   }
 }
-// Runs fn() until it gives `want` samples measured on a quiet machine (or tries run out).
-async function sampled(name, want, fn) {
-  const out = [];
-  let tries = 0;
-  while (out.length < want) {
-    await waitQuiet();
-    const a = snap();
-    const v = await fn();
-    const b = snap();
-    const other = args.pid ? otherPct(a, b) : 0;
-    tries++;
+// One sample of fn(t) on a quiet machine, retried while contended (within the limits).
+async function sample(t, name, fn) {
+  const c = t.contention;
+  for (let tries = 1; ; tries++) {
+    await waitQuiet(t);
+    const a = snap(t);
+    const v = await fn(t);
+    const b = snap(t);
+    const other = t.pid ? otherPct(a, b) : 0;
     // ticks are 10 ms: too coarse to judge a short sample (the quiet wait before it must do)
     const contended = (b.t - a.t) >= 500 && other >= args.maxOther;
-    if (contended && tries < want * 2 && waitedS < args.waitBudgetS) {
-      contention.retried++;
-      log(`${name}: sample dropped, other work used ${other.toFixed(0)}% of a core; retrying`);
+    if (contended && tries <= 2 && c.retried < args.repeats * 4 && c.waitedS < args.waitBudgetS) {
+      c.retried++;
+      log(t, `${name}: sample dropped, other work used ${other.toFixed(0)}% of a core; retrying`);
       continue;
     }
-    if (contended) contention.keptContended++;
-    out.push({ ...v, otherPct: other, contended });
+    if (contended) c.keptContended++;
+    return { ...v, otherPct: other, contended };
+  }
+}
+// `repeats` samples of fn for every target, alternating between targets.
+async function alternate(name, fn) {
+  const out = new Map(args.targets.map((t) => [t, []]));
+  for (let i = 0; i < args.repeats; i++) {
+    // the order flips every round: A B, B A, A B ...
+    const order = i % 2 ? [...args.targets].reverse() : args.targets;
+    for (const t of order) out.get(t).push(await sample(t, name, fn));
   }
   return out;
 }
 
 async function main() {
-  const result = { label: args.label, args: { ...args, url: undefined } };
-
-  // Warm-up (not measured): first-use allocations, page faults of the weights, graph set-up.
-  await chat(words(args.shortWords), 8);
-
-  // Calibrate: prompt tokens for a 1-word prompt (the template), then tokens per word.
-  const base = (await chat(words(1), 1)).promptTokens;
-  let n = Math.max(2, Math.round((args.promptTokens - base) / 1.3));
-  let got = 0;
-  for (let i = 0; i < 3; i++) {
-    got = (await chat(words(n), 1)).promptTokens;
-    if (Math.abs(got - args.promptTokens) <= Math.max(4, args.promptTokens * 0.01)) break;
-    const perWord = Math.max(0.2, (got - base) / Math.max(1, n - 1));
-    n = Math.max(2, Math.round(n + (args.promptTokens - got) / perWord));
+  for (const t of args.targets) {
+    t.contention = { retried: 0, keptContended: 0, waitedS: 0 };
+    t.result = { label: t.label, args: { ...args, targets: undefined } };
+    if (t.validText) t.logitBias = await validTextBias(t);
+    t.result.logitBias = t.logitBias || null;
   }
-  log(`calibrated: ${n} words -> ~${got} prompt tokens (template alone: ${base})`);
-  result.calibration = { words: n, promptTokens: got, templateTokens: base };
 
-  // Prompt processing: one stream, sequential.
-  const pp = await sampled('pp', args.repeats, async () => {
-    const r = await chat(words(n), 1);
+  // Warm-up (not measured) and calibration, per server.
+  for (const t of args.targets) {
+    await chat(t, words(args.shortWords), 8);
+    const base = (await chat(t, words(1), 1)).promptTokens;
+    let n = Math.max(2, Math.round((args.promptTokens - base) / 1.3));
+    let got = 0;
+    for (let i = 0; i < 3; i++) {
+      got = (await chat(t, words(n), 1)).promptTokens;
+      if (Math.abs(got - args.promptTokens) <= Math.max(4, args.promptTokens * 0.01)) break;
+      const perWord = Math.max(0.2, (got - base) / Math.max(1, n - 1));
+      n = Math.max(2, Math.round(n + (args.promptTokens - got) / perWord));
+    }
+    log(t, `calibrated: ${n} words -> ~${got} prompt tokens (template alone: ${base})`);
+    t.words = n;
+    t.result.calibration = { words: n, promptTokens: got, templateTokens: base };
+  }
+
+  // Prompt processing: one stream.
+  const pps = await alternate('pp', async (t) => {
+    const r = await chat(t, words(t.words), 1);
     const ttft = (r.first - r.start) / 1000;
     const decoded = r.promptTokens - r.cachedTokens;
     return { ttftMs: ttft * 1000, promptTokens: r.promptTokens, cachedTokens: r.cachedTokens,
       tps: decoded / ttft, computeMs: r.computeMs };
   });
-  result.pp = {
-    runs: pp,
-    tps: median(pp.map((x) => x.tps)),
-    ttftMs: median(pp.map((x) => x.ttftMs)),
-    promptTokens: mean(pp.map((x) => x.promptTokens)),
-    cachedTokens: mean(pp.map((x) => x.cachedTokens)),
-    computeMs: median(pp.map((x) => x.computeMs)),
-  };
-  log(`pp: ${result.pp.tps.toFixed(1)} tok/s (median of ${args.repeats}), ` +
-    `${result.pp.promptTokens.toFixed(0)} prompt tokens, ${result.pp.cachedTokens.toFixed(1)} cached, ` +
-    `TTFT ${result.pp.ttftMs.toFixed(0)} ms (server compute ${result.pp.computeMs.toFixed(0)} ms)`);
+  for (const t of args.targets) {
+    const pp = pps.get(t);
+    t.result.pp = {
+      runs: pp,
+      tps: median(pp.map((x) => x.tps)),
+      ttftMs: median(pp.map((x) => x.ttftMs)),
+      promptTokens: mean(pp.map((x) => x.promptTokens)),
+      cachedTokens: mean(pp.map((x) => x.cachedTokens)),
+      computeMs: median(pp.map((x) => x.computeMs)),
+    };
+    const p = t.result.pp;
+    log(t, `pp: ${p.tps.toFixed(1)} tok/s (median of ${args.repeats}; ` +
+      `${pp.map((x) => x.tps.toFixed(1)).join(' ')}), ${p.promptTokens.toFixed(0)} prompt tokens, ` +
+      `${p.cachedTokens.toFixed(1)} cached, TTFT ${p.ttftMs.toFixed(0)} ms (server compute ${p.computeMs.toFixed(0)} ms)`);
+  }
 
   // Generation: waves of S concurrent streams.
-  result.gen = {};
+  for (const t of args.targets) t.result.gen = {};
   for (const s of args.streams) {
-    const streams = [];
-    const waves = await sampled(`gen x${s}`, args.repeats, async () => {
-      const rs = await Promise.all(Array.from({ length: s }, () => chat(words(args.shortWords), args.genTokens)));
+    const all = await alternate(`gen x${s}`, async (t) => {
+      const rs = await Promise.all(Array.from({ length: s }, () => chat(t, words(args.shortWords), args.genTokens)));
       const firstFirst = Math.min(...rs.map((r) => r.first));
       const lastEnd = Math.max(...rs.map((r) => r.end));
       const waveStart = Math.min(...rs.map((r) => r.start));
@@ -336,41 +386,48 @@ async function main() {
       }
       return wave;
     });
-    for (const w of waves) streams.push(...w.streams);
-    const ttfts = streams.map((x) => x.ttftMs);
-    const g = {
-      streams: s,
-      waves,
-      aggTps: median(waves.map((w) => w.aggTps)),
-      e2eTps: median(waves.map((w) => w.e2eTps)),
-      perStreamTps: mean(streams.map((x) => x.tps).filter((x) => Number.isFinite(x))),
-      ttftP50Ms: pct(ttfts, 50),
-      ttftP99Ms: pct(ttfts, 99),
-      completionTokensMean: mean(streams.map((x) => x.completionTokens)),
-      completionTokensMin: Math.min(...streams.map((x) => x.completionTokens)),
-      earlyStops: streams.filter((x) => x.completionTokens < args.genTokens).length,
-      requests: streams.length,
-      promptTokens: mean(streams.map((x) => x.promptTokens)),
-      // what the server says it spent computing, over the request's wall time (both means)
-      computeMs: mean(streams.map((x) => x.computeMs)),
-      wallMs: mean(streams.map((x) => x.wallMs)),
-    };
-    result.gen[s] = g;
-    log(`gen x${s}: aggregate ${g.aggTps.toFixed(1)} tok/s, per stream ${g.perStreamTps.toFixed(1)} tok/s, ` +
-      `TTFT p50 ${g.ttftP50Ms.toFixed(0)} ms p99 ${g.ttftP99Ms.toFixed(0)} ms, ` +
-      `completion tokens mean ${g.completionTokensMean.toFixed(1)} (early stops ${g.earlyStops}/${g.requests}), ` +
-      `server compute ${g.computeMs.toFixed(0)} of ${g.wallMs.toFixed(0)} ms per request`);
+    for (const t of args.targets) {
+      const waves = all.get(t);
+      const streams = waves.flatMap((w) => w.streams);
+      const ttfts = streams.map((x) => x.ttftMs);
+      const g = {
+        streams: s,
+        waves,
+        aggTps: median(waves.map((w) => w.aggTps)),
+        e2eTps: median(waves.map((w) => w.e2eTps)),
+        perStreamTps: mean(streams.map((x) => x.tps).filter((x) => Number.isFinite(x))),
+        ttftP50Ms: pct(ttfts, 50),
+        ttftP99Ms: pct(ttfts, 99),
+        completionTokensMean: mean(streams.map((x) => x.completionTokens)),
+        completionTokensMin: Math.min(...streams.map((x) => x.completionTokens)),
+        earlyStops: streams.filter((x) => x.completionTokens < args.genTokens).length,
+        requests: streams.length,
+        promptTokens: mean(streams.map((x) => x.promptTokens)),
+        // what the server says it spent computing, and the request's wall time (both means)
+        computeMs: mean(streams.map((x) => x.computeMs)),
+        wallMs: mean(streams.map((x) => x.wallMs)),
+      };
+      t.result.gen[s] = g;
+      log(t, `gen x${s}: aggregate ${g.aggTps.toFixed(1)} tok/s (${waves.map((w) => w.aggTps.toFixed(1)).join(' ')}), ` +
+        `per stream ${g.perStreamTps.toFixed(1)} tok/s, TTFT p50 ${g.ttftP50Ms.toFixed(0)} ms p99 ${g.ttftP99Ms.toFixed(0)} ms, ` +
+        `completion tokens mean ${g.completionTokensMean.toFixed(1)} (early stops ${g.earlyStops}/${g.requests}), ` +
+        `server compute ${g.computeMs.toFixed(0)} of ${g.wallMs.toFixed(0)} ms per request`);
+    }
   }
-  result.contention = contention;
-  if (contention.retried || contention.keptContended || contention.waitedS) {
-    log(`contention: waited ${contention.waitedS.toFixed(0)} s for a quiet machine, ` +
-      `${contention.retried} samples retried, ${contention.keptContended} kept though contended`);
+
+  for (const t of args.targets) {
+    const c = t.contention;
+    t.result.contention = c;
+    if (c.retried || c.keptContended || c.waitedS) {
+      log(t, `contention: waited ${c.waitedS.toFixed(0)} s for a quiet machine, ` +
+        `${c.retried} samples retried, ${c.keptContended} kept though contended`);
+    }
+    const json = JSON.stringify(t.result, null, 1);
+    if (t.out) writeFileSync(t.out, json + '\n'); else process.stdout.write(json + '\n');
   }
-  const json = JSON.stringify(result, null, 1);
-  if (args.out) writeFileSync(args.out, json + '\n'); else process.stdout.write(json + '\n');
 }
 
 main().catch((e) => {
-  process.stderr.write(`load.mjs [${args.label}]: ${e && e.stack ? e.stack : e}\n`);
+  process.stderr.write(`load.mjs: ${e && e.stack ? e.stack : e}\n`);
   process.exit(1);
 });

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Prints bench/local's table for one model from the files run.sh collected:
-//   node report.mjs --name NAME --bench llama-bench.json --tandem tandem.json --server server.json \
-//     --tandem-rss-kb N --server-rss-kb N [--tandem-other-cpu PCT] [--server-other-cpu PCT] \
-//     [--target-single 0.95] [--target-scaling 2.5] [--summary FILE]
+//   node report.mjs --name NAME --bench lb-1.json[,lb-2.json] --tandem tandem.json \
+//     --server server.json --tandem-rss-kb N --server-rss-kb N [--servers-other-cpu PCT] \
+//     [--bench-other-cpu PCT] [--max-other PCT] [--target-single 0.95] [--target-scaling 2.5] \
+//     [--summary FILE]
 // The llama.cpp column is llama-bench where the row says so, llama-server otherwise; ratio is
 // Tandem / llama.cpp (for times and memory too, so < 1 is better there). --summary appends one
 // JSON line per model (for run.sh's final verdict).
@@ -15,13 +16,20 @@ for (let i = 2; i < process.argv.length; i += 2) {
 const readJson = (f) => JSON.parse(readFileSync(f, 'utf8'));
 const tandem = readJson(a.tandem);
 const server = readJson(a.server);
-const bench = readJson(a.bench);
+// One or more llama-bench runs (comma-separated files; run.sh runs it before and after the
+// servers): the table shows the mean of their averages.
+const benchRuns = a.bench.split(',').filter(Boolean).map(readJson);
 const targetSingle = +(a['target-single'] || 0.95);
 const targetScaling = +(a['target-scaling'] || 2.5);
 
-// llama-bench: one entry with n_gen 0 (pp) and one with n_prompt 0 (tg).
-const ppBench = bench.find((t) => t.n_prompt > 0 && t.n_gen === 0);
-const tgBench = bench.find((t) => t.n_gen > 0 && t.n_prompt === 0);
+// llama-bench: one entry with n_gen 0 (pp) and one with n_prompt 0 (tg) per run.
+function benchEntry(pick) {
+  const es = benchRuns.map((r) => r.find(pick)).filter(Boolean);
+  if (!es.length) return undefined;
+  return { ...es[0], avg_ts: es.reduce((x, e) => x + e.avg_ts, 0) / es.length, runs: es.map((e) => e.avg_ts) };
+}
+const ppBench = benchEntry((t) => t.n_prompt > 0 && t.n_gen === 0);
+const tgBench = benchEntry((t) => t.n_gen > 0 && t.n_prompt === 0);
 
 const f = (x, d = 1) => (x === undefined || x === null || !Number.isFinite(+x) ? '-' : (+x).toFixed(d));
 const ratio = (t, l) => (Number.isFinite(t) && Number.isFinite(l) && l > 0 ? t / l : NaN);
@@ -120,9 +128,13 @@ for (const [who, res] of [['Tandem', tandem], ['llama-server', server]]) {
       '(the chat template\'s opening); prompt tok/s counts only the tokens computed');
   }
 }
-if (a['tandem-other-cpu'] !== undefined) {
-  notes.push(`CPU used by everything but the program under test (load driver included), in % of one core: ` +
-    `during llama-bench ${a['bench-other-cpu'] ?? '-'}%, Tandem ${a['tandem-other-cpu']}%, llama-server ${a['server-other-cpu']}%`);
+if (benchRuns.length > 1 && ppBench && tgBench) {
+  notes.push(`llama-bench ran ${benchRuns.length} times (before and after the servers): ` +
+    `pp ${ppBench.runs.map((x) => f(x)).join(' / ')}, tg ${tgBench.runs.map((x) => f(x)).join(' / ')} tok/s; the table shows the mean`);
+}
+if (a['servers-other-cpu'] !== undefined) {
+  notes.push(`CPU used by everything but the programs under test (load driver included), in % of one core: ` +
+    `during llama-bench ${a['bench-other-cpu'] ?? '-'}% (the larger of its runs), during the servers' load ${a['servers-other-cpu']}%`);
 }
 for (const [who, res] of [['Tandem', tandem], ['llama-server', server]]) {
   const c = res.contention;

@@ -6,7 +6,8 @@
 # the Tandem/llama.cpp ratios and the issue's targets (one stream >= 0.95x llama.cpp; 8 streams
 # >= 2.5x the aggregate generation throughput of one). See bench/local/README.md.
 #
-# The servers run one at a time (never both under load), each killed on exit by a trap.
+# Both servers are started, but the load driver alternates between them sample by sample, so
+# only one is ever under load; every process started is killed on exit by a trap.
 # Exit status: 0 whether the targets are met or not (it is a benchmark); non-zero only when
 # something fails to build, start or answer.
 set -euo pipefail
@@ -194,26 +195,56 @@ wait_idle() { # with WAIT_IDLE_CPU set: until the machine is (nearly) idle, boun
   done
 }
 
-# Runs the load driver against URL while counting the CPU everything else used.
-# Sets LOAD_OTHER_CPU (% of one core used by all but PID during the run).
-drive() { # LABEL URL PID OUT [extra load.mjs args]
-  local label="$1" url="$2" pid="$3" out="$4"
-  shift 4
+# Runs the load driver against both servers (alternating sample by sample; only one is under
+# load at any moment) while counting the CPU everything else used. Sets LOAD_OTHER_CPU (% of
+# one core used by all but the two servers, the driver included).
+drive() { # TANDEM_PORT TANDEM_PID SERVER_PORT SERVER_PID
+  local tport="$1" tpid="$2" sport="$3" spid="$4"
   wait_idle
   local b0 p0 t0 b1 p1 t1
-  b0="$(cpu_busy_ticks)"; p0="$(proc_ticks "$pid")"; t0="$(date +%s.%N)"
+  b0="$(cpu_busy_ticks)"; p0=$(($(proc_ticks "$tpid") + $(proc_ticks "$spid"))); t0="$(date +%s.%N)"
   # in the background and waited for, so that a TERM to this script stops it at once
-  "${RUN[@]}" node "$HERE/load.mjs" --url "$url" --model m --label "$label" \
-    --prompt-tokens "$PROMPT_TOKENS" --gen-tokens "$GEN_TOKENS" --streams "$STREAMS" \
-    --repeats "$REPEATS" --pid "$pid" --hz "$(getconf CLK_TCK)" --max-other "$MAX_OTHER" \
-    --wait-budget-s "$WAIT_IDLE_MAX" --out "$out" "$@" &
+  "${RUN[@]}" node "$HERE/load.mjs" \
+    --target "label=tandem,url=http://127.0.0.1:$tport/v1/chat/completions,pid=$tpid,out=$W/tandem.json" \
+    --target "label=llama-server,url=http://127.0.0.1:$sport/v1/chat/completions,pid=$spid,out=$W/llama-server.json,ignore-eos,valid-text" \
+    --model m --prompt-tokens "$PROMPT_TOKENS" --gen-tokens "$GEN_TOKENS" --streams "$STREAMS" \
+    --repeats "$REPEATS" --hz "$(getconf CLK_TCK)" --max-other "$MAX_OTHER" \
+    --wait-budget-s "$WAIT_IDLE_MAX" &
   local npid=$!
   PIDS+=("$npid")
-  wait "$npid" || die "the load driver failed against $label (logs: $TMP)"
+  wait "$npid" || die "the load driver failed (logs: $TMP)"
   forget_pid "$npid"
-  b1="$(cpu_busy_ticks)"; p1="$(proc_ticks "$pid")"; t1="$(date +%s.%N)"
+  b1="$(cpu_busy_ticks)"; p1=$(($(proc_ticks "$tpid") + $(proc_ticks "$spid"))); t1="$(date +%s.%N)"
   LOAD_OTHER_CPU="$(awk -v b="$((b1 - b0))" -v p="$((p1 - p0))" -v dt="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
     -v hz="$(getconf CLK_TCK)" 'BEGIN { o = (b - p) / hz / dt * 100; if (o < 0) o = 0; printf "%.0f", o }')"
+}
+
+# llama-bench: the engine alone, no server. Retried when other work shared the machine:
+# other CPU = all busy CPU - what llama-bench used (this shell's reaped-children times).
+# Sets BENCH_OTHER.
+llama_bench() { # OUT.json
+  local out="$1" try b0 c0 t0 b1 c1 t1
+  for try in $(seq 1 "$BENCH_TRIES"); do
+    wait_idle
+    log "llama-bench -p $PROMPT_TOKENS -n $GEN_TOKENS -t $THREADS -b $BATCH -ub $UBATCH -r $BENCH_REPEATS"
+    b0="$(cpu_busy_ticks)"; c0="$(children_ticks)"; t0="$(date +%s.%N)"
+    "${RUN[@]}" timeout 1800 "$LLAMA_BENCH" -m "$MODEL" -p "$PROMPT_TOKENS" -n "$GEN_TOKENS" -t "$THREADS" \
+      -b "$BATCH" -ub "$UBATCH" -r "$BENCH_REPEATS" -o json >"$out" 2>"$out.log" &
+    BPID=$!; PIDS+=("$BPID")
+    wait "$BPID" || die "llama-bench failed: $(tail -5 "$out.log")"
+    forget_pid "$BPID"
+    b1="$(cpu_busy_ticks)"; c1="$(children_ticks)"; t1="$(date +%s.%N)"
+    BENCH_OTHER="$(awk -v b="$((b1 - b0))" -v c="$((c1 - c0))" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
+      'BEGIN { o = (b - c) / hz / (t1 - t0) * 100; if (o < 0) o = 0; printf "%.0f", o }')"
+    node -e '
+      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      for (const t of r) console.log(`   ${t.n_prompt ? "pp" + t.n_prompt : "tg" + t.n_gen}: ${t.avg_ts.toFixed(1)} ± ${t.stddev_ts.toFixed(1)} tok/s`);
+    ' "$out"
+    echo "   other work used ${BENCH_OTHER}% of a core meanwhile"
+    ((BENCH_OTHER < MAX_OTHER)) && return 0
+    ((try < BENCH_TRIES)) && echo "   contended: running llama-bench again"
+  done
+  return 0
 }
 
 # ---------------------------------------------------------------- measure
@@ -235,28 +266,10 @@ for m in $MODELS; do
   echo
   log "model $m: $MODEL ($(du -m "$MODEL" | cut -f1) MB)"
 
-  # llama-bench: the engine alone, no server. Retried when other work shared the machine:
-  # other CPU = all busy CPU - what llama-bench used (this shell's reaped-children times).
-  for try in $(seq 1 "$BENCH_TRIES"); do
-    wait_idle
-    log "llama-bench -p $PROMPT_TOKENS -n $GEN_TOKENS -t $THREADS -b $BATCH -ub $UBATCH -r $BENCH_REPEATS"
-    b0="$(cpu_busy_ticks)"; c0="$(children_ticks)"; t0="$(date +%s.%N)"
-    "${RUN[@]}" timeout 1800 "$LLAMA_BENCH" -m "$MODEL" -p "$PROMPT_TOKENS" -n "$GEN_TOKENS" -t "$THREADS" \
-      -b "$BATCH" -ub "$UBATCH" -r "$BENCH_REPEATS" -o json >"$W/llama-bench.json" 2>"$W/llama-bench.log" &
-    BPID=$!; PIDS+=("$BPID")
-    wait "$BPID" || die "llama-bench failed: $(tail -5 "$W/llama-bench.log")"
-    forget_pid "$BPID"
-    b1="$(cpu_busy_ticks)"; c1="$(children_ticks)"; t1="$(date +%s.%N)"
-    BENCH_OTHER="$(awk -v b="$((b1 - b0))" -v c="$((c1 - c0))" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
-      'BEGIN { o = (b - c) / hz / (t1 - t0) * 100; if (o < 0) o = 0; printf "%.0f", o }')"
-    node -e '
-      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-      for (const t of r) console.log(`   ${t.n_prompt ? "pp" + t.n_prompt : "tg" + t.n_gen}: ${t.avg_ts.toFixed(1)} ± ${t.stddev_ts.toFixed(1)} tok/s`);
-    ' "$W/llama-bench.json"
-    echo "   other work used ${BENCH_OTHER}% of a core meanwhile"
-    ((BENCH_OTHER < MAX_OTHER)) && break
-    ((try < BENCH_TRIES)) && echo "   contended: running llama-bench again"
-  done
+  # llama-bench before and after the servers: the table shows their mean, so a drift in the
+  # machine's speed during the run shows up as a spread instead of skewing the ratios.
+  llama_bench "$W/llama-bench-1.json"
+  BENCH_OTHER_1="$BENCH_OTHER"
 
   # Tandem.
   cat >"$W/tandem.toml" <<EOF
@@ -290,18 +303,15 @@ EOF
     sleep 0.1
   done
   TPORT="$(cat "$W/tandem.port")"
-  drive tandem "http://127.0.0.1:$TPORT/v1/chat/completions" "$TPID" "$W/tandem.json"
-  TANDEM_RSS_KB="$(status_kb "$TPID" VmHWM)"
-  TANDEM_OTHER="$LOAD_OTHER_CPU"
-  stop_pid "$TPID"; forget_pid "$TPID"
 
   # llama-server: the same slots, context, threads and batch; no host-RAM prompt cache
   # (-cram 0; Tandem has none); its KV prefix reuse stays on, as Tandem's does, and every
-  # prompt is unique from its first word. --skip-chat-parsing: the random models' output is
-  # not valid tool-call syntax for the template's parser, which would fail the request (500).
+  # prompt is unique from its first word. It gets logit_bias +100 on " the" (load.mjs
+  # valid-text): it fails any answer that is not well-formed UTF-8 with a 500, which a random
+  # model's tokens often are not; the forward pass and sampler cost the same.
   SPORT="$(free_port)"
   SERVER_ARGS=(-m "$MODEL" -np "$PARALLEL" -c "$((PARALLEL * CONTEXT))" -t "$THREADS"
-    -b "$BATCH" -ub "$UBATCH" --no-kv-unified -cram 0 --skip-chat-parsing --no-webui --host 127.0.0.1 --port "$SPORT")
+    -b "$BATCH" -ub "$UBATCH" --no-kv-unified -cram 0 --no-webui --host 127.0.0.1 --port "$SPORT")
   log "llama-server ${SERVER_ARGS[*]}"
   "${RUN[@]}" "$LLAMA_SERVER" "${SERVER_ARGS[@]}" >"$W/llama-server.log" 2>&1 &
   SPID=$!; PIDS+=("$SPID")
@@ -311,15 +321,22 @@ EOF
     ((n++ < 600)) || die "llama-server was not healthy within 120 s"
     sleep 0.2
   done
-  drive llama-server "http://127.0.0.1:$SPORT/v1/chat/completions" "$SPID" "$W/llama-server.json" --ignore-eos
+
+  log "load: alternating between tandem and llama-server, sample by sample (one under load at a time)"
+  drive "$TPORT" "$TPID" "$SPORT" "$SPID"
+  TANDEM_RSS_KB="$(status_kb "$TPID" VmHWM)"
   SERVER_RSS_KB="$(status_kb "$SPID" VmHWM)"
-  SERVER_OTHER="$LOAD_OTHER_CPU"
+  SERVERS_OTHER="$LOAD_OTHER_CPU"
+  stop_pid "$TPID"; forget_pid "$TPID"
   stop_pid "$SPID"; forget_pid "$SPID"
 
+  llama_bench "$W/llama-bench-2.json"
+  BENCH_OTHER="$(( BENCH_OTHER_1 > BENCH_OTHER ? BENCH_OTHER_1 : BENCH_OTHER ))"
+
   node "$HERE/report.mjs" --name "model $m ($(basename "$MODEL")), load average now $(cut -d' ' -f1-3 /proc/loadavg)" \
-    --bench "$W/llama-bench.json" --tandem "$W/tandem.json" --server "$W/llama-server.json" \
+    --bench "$W/llama-bench-1.json,$W/llama-bench-2.json" --tandem "$W/tandem.json" --server "$W/llama-server.json" \
     --tandem-rss-kb "$TANDEM_RSS_KB" --server-rss-kb "$SERVER_RSS_KB" \
-    --tandem-other-cpu "$TANDEM_OTHER" --server-other-cpu "$SERVER_OTHER" --bench-other-cpu "$BENCH_OTHER" --max-other "$MAX_OTHER" \
+    --servers-other-cpu "$SERVERS_OTHER" --bench-other-cpu "$BENCH_OTHER" --max-other "$MAX_OTHER" \
     --target-single "$TARGET_SINGLE" --target-scaling "$TARGET_SCALING" --summary "$SUMMARY" \
     | tee "$W/report.txt"
   REPORTS+=("$W/report.txt")
