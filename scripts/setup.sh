@@ -9,7 +9,8 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libtomlplusplus-dev libcli11-dev libre2-dev libgoogle-perftools-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libeigen3-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libeigen3-dev zlib1g-dev libsqlite3-dev
+  libfasttext-dev libdlib-dev libpng-dev libjpeg-dev libopenblas0-pthread
   nginx-light wrk curl ca-certificates openssl
 )
 
