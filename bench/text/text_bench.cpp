@@ -189,7 +189,8 @@ class StockFastText {
     std::vector<std::pair<fasttext::real, std::string>> predictions;
     model_.predictLine(in, predictions, 1, 0.0);
     const auto label = static_cast<std::uint32_t>(std::stoul(predictions.at(0).second.substr(9)));
-    return {label, std::min(1.0f, std::exp(predictions[0].first))};
+    // predictLine's score is exp(log(p + 1e-5)), the probability plus 1e-5.
+    return {label, std::clamp(predictions[0].first - 1e-5f, 0.0f, 1.0f)};
   }
 
  private:
