@@ -1,10 +1,12 @@
 // tandem: the gateway and its command-line tools.
 #include <CLI/CLI.hpp>
 
+#include "tandem/cli/eval_command.h"
 #include "tandem/cli/finetune_command.h"
 #include "tandem/cli/models_command.h"
 #include "tandem/cli/serve_command.h"
 #include "tandem/cli/test_model_command.h"
+#include "tandem/cli/train_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Tandem: LLMs and tailored task models behind one OpenAI-compatible API"};
@@ -88,6 +90,11 @@ int main(int argc, char** argv) {
   models_list_cmd->add_option("paths", model_paths, "Artifact files or folders")
       ->capture_default_str();
 
+  tandem::cli::TrainCommandOptions train;
+  tandem::cli::add_train_command(app, train);
+  tandem::cli::EvalCommandOptions eval;
+  tandem::cli::add_eval_command(app, eval);
+
   app.add_subcommand("version", "Print the version")->callback([] { std::puts("tandem 0.1.0"); });
 
   CLI11_PARSE(app, argc, argv);
@@ -96,5 +103,7 @@ int main(int argc, char** argv) {
   if (test_model_cmd->parsed()) return tandem::cli::run_make_test_model(test_model);
   if (finetune_cmd->parsed()) return tandem::cli::run_finetune(finetune);
   if (models_list_cmd->parsed()) return tandem::cli::run_models_list(model_paths);
+  if (app.got_subcommand("train")) return tandem::cli::run_train(train);
+  if (app.got_subcommand("eval")) return tandem::cli::run_eval(eval);
   return 0;
 }

@@ -562,10 +562,12 @@ TEST(Config, InvalidTomlSyntaxHasALine) {
 TEST(Config, AtLeastOneModelIsNeeded) {
   constexpr std::string_view providers =
       "[providers.p]\nkind = \"openai\"\nbase_url = \"http://h\"\n";
-  EXPECT_EQ(single_error(providers), "t.toml: models: at least one [models.<name>] is needed");
-  EXPECT_EQ(single_error(""), "t.toml: models: at least one [models.<name>] is needed");
+  EXPECT_EQ(single_error(providers),
+            "t.toml: models: at least one [models.<name>] or [tasks.<name>] is needed");
+  EXPECT_EQ(single_error(""),
+            "t.toml: models: at least one [models.<name>] or [tasks.<name>] is needed");
   EXPECT_EQ(single_error(std::string(providers) + "[models]\n"),
-            "t.toml: models: at least one [models.<name>] is needed");
+            "t.toml: models: at least one [models.<name>] or [tasks.<name>] is needed");
   // Other errors are reported on their own, without the extra "no models" line.
   EXPECT_EQ(single_error("[server]\nport = -1\n"),
             "t.toml:2:8: server.port: must be between 0 and 65535");
@@ -740,4 +742,73 @@ routes = [{ provider = "p", model = "m", lora = "a" }]
 )"))
                 .find("LoRA adapters apply to local models only"),
             std::string::npos);
+}
+
+TEST(Config, TasksWithTheirKindsSettings) {
+  LoadResult r = parse_config(R"(
+[server]
+task_workers = 3
+task_queue = 50
+task_timeout_ms = 2000
+
+[tasks.sentiment]
+kind = "text"
+model = "models/sentiment.tmd"
+explain = 8
+
+[tasks.movies]
+kind = "recsys"
+model = "/data/movies.tmd"
+top_n = 5
+max_n = 20
+fallback = false
+
+[tasks.fashion]
+kind = "vision"
+model = "fashion.tmd"
+top_k = 2
+max_image_bytes = 100000
+)",
+                              "/etc/tandem/tandem.toml", no_env());
+  ASSERT_TRUE(r.config) << joined(r.errors);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.server.task_workers, 3);
+  EXPECT_EQ(c.server.task_queue, 50u);
+  EXPECT_EQ(c.server.task_timeout, Millis(2000));
+  ASSERT_EQ(c.tasks.size(), 3u);
+  const TaskConfig* s = c.find_task("sentiment");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->kind, "text");
+  EXPECT_EQ(s->model, "/etc/tandem/models/sentiment.tmd");
+  EXPECT_EQ(s->explain, 8);
+  const TaskConfig* m = c.find_task("movies");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->model, "/data/movies.tmd");
+  EXPECT_EQ(m->top_n, 5);
+  EXPECT_EQ(m->max_n, 20);
+  EXPECT_FALSE(m->fallback);
+  const TaskConfig* f = c.find_task("fashion");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->top_k, 2);
+  EXPECT_EQ(f->max_image_bytes, 100000u);
+  EXPECT_EQ(c.find_task("nope"), nullptr);
+  EXPECT_TRUE(c.models.empty());  // tasks alone are a valid config
+}
+
+TEST(Config, TaskErrors) {
+  EXPECT_EQ(single_error("[tasks.t]\nkind = \"audio\"\nmodel = \"m\"\n"),
+            "t.toml:2:8: tasks.t.kind: unknown task kind 'audio' (supported: text, recsys, "
+            "vision)");
+  EXPECT_EQ(single_error("[tasks.t]\nkind = \"text\"\n"),
+            "t.toml:1:1: tasks.t: missing required key 'model'");
+  // A setting of another kind is an unknown key, not silently ignored.
+  EXPECT_EQ(single_error("[tasks.t]\nkind = \"text\"\nmodel = \"m\"\ntop_k = 3\n"),
+            "t.toml:4:9: tasks.t.top_k: unknown key");
+  EXPECT_EQ(single_error("[tasks.t]\nkind = \"recsys\"\nmodel = \"m\"\ntop_n = 50\nmax_n = 10\n"),
+            "t.toml:1:1: tasks.t: top_n must not exceed max_n");
+  EXPECT_EQ(single_error("[tasks.\"a/b\"]\nkind = \"text\"\nmodel = \"m\"\n"),
+            "t.toml:1:1: tasks.a/b: task names use letters, digits and -_.");
+  EXPECT_EQ(single_error("[tasks.t]\nkind = \"text\"\nmodel = \"m\"\nexplain = 99\n"),
+            "t.toml:4:11: tasks.t.explain: must be between 0 and 50");
+  EXPECT_EQ(single_error("tasks = 3\n"), "t.toml:1:9: tasks: must be a table of task tables");
 }

@@ -2,9 +2,11 @@
 
 #include <array>
 
-#include "tandem/api/request_checks.h"
+#include "tandem/core/request_checks.h"
 
 namespace tandem::api {
+
+namespace checks = core::checks;
 
 namespace {
 

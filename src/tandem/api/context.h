@@ -15,6 +15,8 @@
 #include "tandem/metrics/registry.h"
 #include "tandem/providers/local_provider.h"
 #include "tandem/providers/openai_provider.h"
+#include "tandem/tasks/task_registry.h"
+#include "tandem/tasks/worker_pool.h"
 
 namespace tandem::api {
 
@@ -33,11 +35,16 @@ struct GatewayState {
   std::vector<std::unique_ptr<providers::LocalProvider>> local_providers;
   std::vector<std::unique_ptr<RouteState>> route_states;
   std::map<std::string, ModelEntry, std::less<>> models;
+  // Tailored tasks (null when the config has none) and the threads that run them.
+  std::unique_ptr<tasks::TaskRegistry> task_registry;
+  std::unique_ptr<tasks::WorkerPool> task_pool;
   Authenticator auth;
   metrics::Registry registry;
   metrics::GatewayMetrics metrics;
   // Copies the local engines' counters into the metrics (when /metrics is read).
   void refresh_local_metrics();
+  // Reloads every task's model (SIGHUP); returns one line per task: ok, or why it failed.
+  std::vector<std::string> reload_tasks();
   std::mutex local_metrics_mutex;
   std::int64_t created_unix = 0;
 };

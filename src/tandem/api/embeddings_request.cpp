@@ -1,8 +1,10 @@
 #include "tandem/api/embeddings_request.h"
 
-#include "tandem/api/request_checks.h"
+#include "tandem/core/request_checks.h"
 
 namespace tandem::api {
+
+namespace checks = core::checks;
 
 std::variant<EmbeddingsRequest, core::ApiError> parse_embeddings_request(std::string_view text,
                                                                          int max_depth) {

@@ -37,6 +37,29 @@ GatewayState::GatewayState(config::Config cfg)
     }
     models.emplace(m.name, std::move(entry));
   }
+  // Tailored models load here too: a missing or corrupt artifact stops the start with its name.
+  if (!config.tasks.empty()) {
+    task_registry = std::make_unique<tasks::TaskRegistry>(config.tasks);
+    task_pool =
+        std::make_unique<tasks::WorkerPool>(config.server.task_workers, config.server.task_queue);
+  }
+}
+
+std::vector<std::string> GatewayState::reload_tasks() {
+  std::vector<std::string> lines;
+  if (!task_registry) return lines;
+  for (const auto& entry : task_registry->entries()) {
+    const std::string& name = entry->config().name;
+    try {
+      entry->reload();
+      metrics.task_reloads.with({name, "ok"}).inc();
+      lines.push_back(name + ": reloaded");
+    } catch (const std::exception& e) {
+      metrics.task_reloads.with({name, "failed"}).inc();
+      lines.push_back(name + ": reload failed, the previous model keeps serving: " + e.what());
+    }
+  }
+  return lines;
 }
 
 void GatewayState::refresh_local_metrics() {
@@ -128,15 +151,42 @@ std::string models_list(const GatewayState& state) {
   return boost::json::serialize(boost::json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 
-enum class Endpoint { chat, embeddings, models, health, metrics, unknown };
+enum class Endpoint {
+  chat,
+  embeddings,
+  models,
+  health,
+  metrics,
+  tasks,
+  task,
+  task_reload,
+  unknown
+};
+
+constexpr std::string_view kTasksPrefix = "/v1/tasks/";
+constexpr std::string_view kReloadSuffix = "/reload";
 
 Endpoint endpoint_of(std::string_view path) {
   if (path == "/v1/chat/completions") return Endpoint::chat;
+  if (path == "/v1/tasks") return Endpoint::tasks;
+  if (path.starts_with(kTasksPrefix) && path.size() > kTasksPrefix.size()) {
+    std::string_view rest = path.substr(kTasksPrefix.size());
+    if (rest.ends_with(kReloadSuffix) && rest.size() > kReloadSuffix.size() &&
+        rest.substr(0, rest.size() - kReloadSuffix.size()).find('/') == std::string_view::npos) {
+      return Endpoint::task_reload;
+    }
+    return rest.find('/') == std::string_view::npos ? Endpoint::task : Endpoint::unknown;
+  }
   if (path == "/v1/embeddings") return Endpoint::embeddings;
   if (path == "/v1/models") return Endpoint::models;
   if (path == "/health") return Endpoint::health;
   if (path == "/metrics") return Endpoint::metrics;
   return Endpoint::unknown;
+}
+
+// The part of a /v1/tasks/... path after the prefix (the task's name, for Endpoint::task).
+std::string_view task_name(std::string_view path) {
+  return path.substr(kTasksPrefix.size());
 }
 
 const char* endpoint_label(Endpoint e) {
@@ -151,6 +201,12 @@ const char* endpoint_label(Endpoint e) {
       return "/health";
     case Endpoint::metrics:
       return "/metrics";
+    case Endpoint::tasks:
+      return "/v1/tasks";
+    case Endpoint::task:
+      return "/v1/tasks/{name}";
+    case Endpoint::task_reload:
+      return "/v1/tasks/{name}/reload";
     case Endpoint::unknown:
       return "other";
   }
@@ -160,8 +216,10 @@ const char* endpoint_label(Endpoint e) {
 http::Task<void> dispatch(WorkerContext& worker, Endpoint endpoint, http::Request& request,
                           http::Responder& responder) {
   GatewayState& state = worker.state;
-  const char* method =
-      endpoint == Endpoint::chat || endpoint == Endpoint::embeddings ? "POST" : "GET";
+  const char* method = endpoint == Endpoint::chat || endpoint == Endpoint::embeddings ||
+                               endpoint == Endpoint::task || endpoint == Endpoint::task_reload
+                           ? "POST"
+                           : "GET";
   if (endpoint == Endpoint::unknown) {
     co_await responder.send(error_response(
         core::not_found("no endpoint " + std::string(request.path()), "unknown_endpoint")));
@@ -201,10 +259,26 @@ http::Task<void> dispatch(WorkerContext& worker, Endpoint endpoint, http::Reques
     case Endpoint::models:
       co_await responder.send(json_response(models_list(state)));
       break;
+    case Endpoint::tasks:
+      co_await serve_task_list(worker, responder);
+      break;
+    case Endpoint::task:
+      co_await serve_task(worker, request, responder, task_name(request.path()));
+      break;
+    case Endpoint::task_reload: {
+      std::string_view name = task_name(request.path());
+      co_await serve_task_reload(worker, responder,
+                                 name.substr(0, name.size() - kReloadSuffix.size()));
+      break;
+    }
     case Endpoint::metrics: {
       http::Response r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       state.refresh_local_metrics();
+      if (state.task_pool) {
+        state.metrics.task_queue_depth.with({}).set(
+            static_cast<std::int64_t>(state.task_pool->queued()));
+      }
       r.body = state.registry.render();
       co_await responder.send(std::move(r));
       break;
@@ -228,6 +302,10 @@ Gateway::~Gateway() = default;
 
 const config::Config& Gateway::config() const {
   return state_->config;
+}
+
+std::vector<std::string> Gateway::reload_tasks() {
+  return state_->reload_tasks();
 }
 
 namespace {

@@ -45,6 +45,7 @@ int run_serve(const ServeOptions& options) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reloads the tasks' models
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -85,7 +86,11 @@ int run_serve(const ServeOptions& options) {
   }
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  for (;;) {
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    for (const auto& line : gateway->reload_tasks()) log::info("task_reload", {{"result", line}});
+  }
   log::info("shutting_down", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"},
                               {"open_connections", server.open_connections()}});
   server.stop();

@@ -24,6 +24,10 @@ struct ServerConfig {
   int max_json_depth = 64;
   bool metrics_require_auth = false;
   std::string log_level = "info";
+  // The tailored-model worker pool: inference never runs on the network threads.
+  int task_workers = 0;           // 0: one per core
+  std::size_t task_queue = 1024;  // jobs waiting beyond this get 503
+  Millis task_timeout{10'000};    // a job not done by then gets 504
 };
 
 // A LoRA adapter (GGUF) of a local model, selectable per request ("lora") or per route.
@@ -83,6 +87,23 @@ struct ModelConfig {
   bool embeddings = false;          // served on /v1/embeddings instead of chat
 };
 
+// A tailored task: a trained model artifact (`tandem train`) served on POST /v1/tasks/<name>.
+struct TaskConfig {
+  std::string name;
+  std::string kind;   // "text", "recsys" or "vision"; must match the artifact's kind
+  std::string model;  // artifact path, resolved against the config file's folder
+  // text: explanation tokens returned by default (a request may ask for 0 to 50).
+  int explain = 5;
+  // recsys: items returned by default and at most; unknown users get the most popular items
+  // unless `fallback` is false (then a 400).
+  int top_n = 10;
+  int max_n = 100;
+  bool fallback = true;
+  // vision: labels returned by default; the largest image accepted (encoded bytes).
+  int top_k = 3;
+  std::size_t max_image_bytes = 4 << 20;
+};
+
 struct ClientKey {
   std::string name;  // for logs and metrics; the key itself is never logged
   std::string key;
@@ -92,9 +113,11 @@ struct Config {
   ServerConfig server;
   std::vector<ProviderConfig> providers;
   std::vector<ModelConfig> models;
+  std::vector<TaskConfig> tasks;
   std::vector<ClientKey> client_keys;  // empty: no authentication (a warning at start)
 
   const ModelConfig* find_model(std::string_view name) const;
+  const TaskConfig* find_task(std::string_view name) const;
 };
 
 }  // namespace tandem::config

@@ -23,6 +23,13 @@ const ModelConfig* Config::find_model(std::string_view name) const {
   return nullptr;
 }
 
+const TaskConfig* Config::find_task(std::string_view name) const {
+  for (const auto& t : tasks) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
 EnvLookup process_environment() {
   return [](std::string_view name) -> std::optional<std::string> {
     const char* v = std::getenv(std::string(name).c_str());
@@ -170,6 +177,9 @@ void read_server(TableReader& r, ServerConfig& s) {
   r.read_int("max_json_depth", s.max_json_depth, 2, 512);
   r.read_bool("metrics_require_auth", s.metrics_require_auth);
   r.read_string("log_level", s.log_level);
+  r.read_int("task_workers", s.task_workers, 0, 256);
+  r.read_int("task_queue", s.task_queue, 1, 1 << 20);
+  r.read_millis("task_timeout_ms", s.task_timeout);
   static const std::set<std::string> levels{"debug", "info", "warn", "error"};
   if (!levels.contains(s.log_level)) {
     r.error_at(*r.table().get("log_level"), r.qualified("log_level"),
@@ -368,6 +378,32 @@ void read_model(TableReader& r, ModelConfig& m, const std::vector<ProviderConfig
   }
 }
 
+// [tasks.<name>]: a tailored model served on /v1/tasks/<name>.
+void read_task(TableReader& r, TaskConfig& t, const std::filesystem::path& base_dir) {
+  r.read_string("kind", t.kind, true);
+  static const std::set<std::string> kinds{"text", "recsys", "vision"};
+  if (!t.kind.empty() && !kinds.contains(t.kind)) {
+    r.error_at(*r.table().get("kind"), r.qualified("kind"),
+               "unknown task kind '" + t.kind + "' (supported: text, recsys, vision)");
+  }
+  r.read_string("model", t.model, true);
+  if (!t.model.empty() && std::filesystem::path(t.model).is_relative()) {
+    t.model = (base_dir / t.model).lexically_normal().string();
+  }
+  // Each kind's settings are accepted only for that kind, so a misplaced one is an error.
+  if (t.kind == "text") {
+    r.read_int("explain", t.explain, 0, 50);
+  } else if (t.kind == "recsys") {
+    r.read_int("top_n", t.top_n, 1, 10'000);
+    r.read_int("max_n", t.max_n, 1, 10'000);
+    r.read_bool("fallback", t.fallback);
+    if (t.top_n > t.max_n) r.error_here("top_n must not exceed max_n");
+  } else if (t.kind == "vision") {
+    r.read_int("top_k", t.top_k, 1, 1'000);
+    r.read_int("max_image_bytes", t.max_image_bytes, 64, 64 << 20);
+  }
+}
+
 }  // namespace
 
 LoadResult parse_config(std::string_view toml_text, std::string_view source_name,
@@ -437,6 +473,28 @@ LoadResult parse_config(std::string_view toml_text, std::string_view source_name
         top.error_at(*models, "models", "must be a table of model tables");
       }
     }
+    if (const toml::node* tasks = top.get("tasks")) {
+      if (const toml::table* t = tasks->as_table()) {
+        for (const auto& [name, node] : *t) {
+          std::string path = "tasks." + std::string(name.str());
+          const toml::table* tt = node.as_table();
+          if (tt == nullptr) {
+            top.error_at(node, path, "must be a table {kind = \"...\", model = \"...\"}");
+            continue;
+          }
+          TableReader r(*tt, path, source_name, errors);
+          TaskConfig task;
+          task.name = std::string(name.str());
+          // Task names appear in the URL path: no '/' or ':' there.
+          bool ok = valid_name(task.name) && task.name.find_first_of("/:") == std::string::npos;
+          if (!ok) r.error_here("task names use letters, digits and -_.");
+          read_task(r, task, base_dir);
+          config.tasks.push_back(std::move(task));
+        }
+      } else {
+        top.error_at(*tasks, "tasks", "must be a table of task tables");
+      }
+    }
     if (const toml::node* keys = top.get("client_keys")) {
       const toml::array* array = keys->as_array();
       if (array == nullptr) {
@@ -475,8 +533,9 @@ LoadResult parse_config(std::string_view toml_text, std::string_view source_name
       }
     }
   }
-  if (config.models.empty() && errors.empty()) {
-    errors.push_back(std::string(source_name) + ": models: at least one [models.<name>] is needed");
+  if (config.models.empty() && config.tasks.empty() && errors.empty()) {
+    errors.push_back(std::string(source_name) +
+                     ": models: at least one [models.<name>] or [tasks.<name>] is needed");
   }
   if (!errors.empty()) return result;
   result.config = std::move(config);

@@ -9,7 +9,7 @@
 #include "tandem/core/api_error.h"
 #include "tandem/core/json_util.h"
 
-namespace tandem::api::checks {
+namespace tandem::core::checks {
 
 inline core::ApiError wrong_type(const std::string& path, const char* expected,
                                  const boost::json::value& got) {
@@ -112,4 +112,4 @@ inline std::variant<boost::json::object, core::ApiError> body_with_model(std::st
   return std::move(value.get_object());
 }
 
-}  // namespace tandem::api::checks
+}  // namespace tandem::core::checks

@@ -43,6 +43,19 @@ GatewayMetrics::GatewayMetrics(Registry& r)
                              "from the KV cache, tokens generated",
                              {"model", "kind"})),
       local_decodes(r.counter("tandem_local_decode_calls_total",
-                              "Batches decoded by local models (llama_decode calls)", {"model"})) {}
+                              "Batches decoded by local models (llama_decode calls)", {"model"})),
+      task_requests(r.counter("tandem_task_requests_total",
+                              "Task requests by task and outcome (ok, invalid_input, rejected, "
+                              "timeout, error)",
+                              {"task", "outcome"})),
+      task_inference(r.histogram("tandem_task_inference_seconds",
+                                 "Time a worker spent running a task's model", {"task"},
+                                 task_buckets())),
+      task_queue_wait(r.histogram("tandem_task_queue_wait_seconds",
+                                  "Time a task job waited for a free worker", {"task"},
+                                  task_buckets())),
+      task_queue_depth(r.gauge("tandem_task_queue_depth", "Task jobs waiting for a worker", {})),
+      task_reloads(r.counter("tandem_task_reloads_total", "Task model reloads by outcome",
+                             {"task", "outcome"})) {}
 
 }  // namespace tandem::metrics

@@ -25,6 +25,12 @@ struct GatewayMetrics {
   GaugeFamily& local_queued;     // {model}: requests waiting for a sequence slot
   CounterFamily& local_tokens;   // {model, kind}: prompt (decoded) | cached (reused) | generated
   CounterFamily& local_decodes;  // {model}: llama_decode calls (batches)
+  // Tailored-model tasks on the worker pool.
+  CounterFamily& task_requests;  // {task, outcome}: ok | invalid_input | rejected | timeout | error
+  HistogramFamily& task_inference;   // {task}: time a worker spent running the model
+  HistogramFamily& task_queue_wait;  // {task}: time a job waited for a worker
+  GaugeFamily& task_queue_depth;     // {}: jobs waiting (refreshed when /metrics is read)
+  CounterFamily& task_reloads;       // {task, outcome}: ok | failed
 };
 
 }  // namespace tandem::metrics

@@ -118,5 +118,7 @@ class Registry {
 
 // Latency buckets from 100 microseconds to 60 seconds.
 std::vector<double> latency_buckets();
+// Buckets from 1 microsecond to 1 second, for tailored models that answer in microseconds.
+std::vector<double> task_buckets();
 
 }  // namespace tandem::metrics

@@ -188,7 +188,7 @@ std::variant<ChatPlan, core::ApiError> plan_chat(const json::object& body,
 // Waits for the generation's next output (text or its end); nullopt at the deadline or when the
 // request is cancelled.
 http::Task<std::optional<llm::Generation::Taken>> next_output(llm::Generation& generation,
-                                                              Waiter& waiter,
+                                                              http::Waiter& waiter,
                                                               http::Clock::time_point deadline,
                                                               http::CancelSignal* cancel) {
   while (true) {
@@ -272,7 +272,7 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
     co_return result;
   }
   const json::object& body = value->get_object();
-  auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor);
+  auto waiter = std::make_shared<http::Waiter>(co_await boost::asio::this_coro::executor);
   http::CancelHook hook(cancel, [waiter] { waiter->interrupt(); });
 
   if (path == "/embeddings") {

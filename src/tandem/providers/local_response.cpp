@@ -7,28 +7,6 @@ namespace tandem::providers {
 
 namespace json = boost::json;
 
-std::function<void()> Waiter::waker() {
-  std::weak_ptr<Waiter> weak = weak_from_this();
-  http::Executor executor = timer_.get_executor();
-  return [weak, executor] {
-    boost::asio::post(executor, [weak] {
-      if (auto self = weak.lock()) {
-        self->signalled_ = true;
-        self->timer_.cancel();
-      }
-    });
-  };
-}
-
-http::Task<bool> Waiter::wait(http::Clock::time_point deadline) {
-  if (!signalled_) {
-    timer_.expires_at(deadline);
-    co_await timer_.async_wait(http::use_task);
-  }
-  signalled_ = false;
-  co_return http::Clock::now() < deadline;
-}
-
 LocalJsonResponse::LocalJsonResponse(int status, std::string body)
     : status_(status), body_(std::move(body)) {
   headers_.push_back({"content-type", "application/json"});
@@ -102,8 +80,9 @@ std::string completion_json(const CompletionInfo& info, const llm::ChatReply& re
 
 LocalStreamResponse::LocalStreamResponse(CompletionInfo info,
                                          std::shared_ptr<llm::Generation> generation,
-                                         std::shared_ptr<Waiter> waiter, llm::ChatPrompt prompt,
-                                         llm::Generation::Taken first, http::CancelSignal* cancel)
+                                         std::shared_ptr<http::Waiter> waiter,
+                                         llm::ChatPrompt prompt, llm::Generation::Taken first,
+                                         http::CancelSignal* cancel)
     : info_(std::move(info)),
       generation_(std::move(generation)),
       waiter_(std::move(waiter)),
@@ -111,7 +90,7 @@ LocalStreamResponse::LocalStreamResponse(CompletionInfo info,
       cancel_(cancel) {
   headers_.push_back({"content-type", "text/event-stream"});
   if (cancel_ != nullptr) {
-    std::weak_ptr<Waiter> weak = waiter_;
+    std::weak_ptr<http::Waiter> weak = waiter_;
     auto generation_ptr = generation_;
     hook_ = cancel_->add_hook([weak, generation_ptr] {
       generation_ptr->cancel();

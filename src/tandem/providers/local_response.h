@@ -7,26 +7,11 @@
 
 #include "tandem/core/api_error.h"
 #include "tandem/http/client.h"
+#include "tandem/http/waiter.h"
 #include "tandem/llm/chat_prompt.h"
 #include "tandem/llm/generation.h"
 
 namespace tandem::providers {
-
-// Resumes a coroutine on its own io_context when another thread reports progress.
-class Waiter : public std::enable_shared_from_this<Waiter> {
- public:
-  explicit Waiter(http::Executor executor) : timer_(executor) {}
-  // For the producer thread: schedules the wake-up on the waiter's io_context.
-  std::function<void()> waker();
-  // Interrupts a wait (a cancel hook), on the waiter's own thread.
-  void interrupt() { timer_.cancel(); }
-  // Until woken, interrupted, or the deadline; false at the deadline.
-  http::Task<bool> wait(http::Clock::time_point deadline);
-
- private:
-  http::Timer timer_;
-  bool signalled_ = false;
-};
 
 // A complete answer: a JSON body with a status (200, or an error).
 class LocalJsonResponse final : public http::UpstreamResponse {
@@ -63,7 +48,7 @@ std::string completion_json(const CompletionInfo& info, const llm::ChatReply& re
 class LocalStreamResponse final : public http::UpstreamResponse {
  public:
   LocalStreamResponse(CompletionInfo info, std::shared_ptr<llm::Generation> generation,
-                      std::shared_ptr<Waiter> waiter, llm::ChatPrompt prompt,
+                      std::shared_ptr<http::Waiter> waiter, llm::ChatPrompt prompt,
                       llm::Generation::Taken first, http::CancelSignal* cancel);
   ~LocalStreamResponse() override;
   int status() const override { return 200; }
@@ -77,7 +62,7 @@ class LocalStreamResponse final : public http::UpstreamResponse {
 
   CompletionInfo info_;
   std::shared_ptr<llm::Generation> generation_;
-  std::shared_ptr<Waiter> waiter_;
+  std::shared_ptr<http::Waiter> waiter_;
   llm::ChatPrompt prompt_;
   http::Headers headers_;
   http::CancelSignal* cancel_;

@@ -1,0 +1,472 @@
+// POST /v1/tasks/<name>, GET /v1/tasks and reloads: real trained models (small, synthetic data)
+// behind the real gateway on loopback.
+#include <dlib/image_io.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "gateway_fixture.h"
+#include "tandem/core/base64.h"
+#include "tandem/models/recsys/mf_artifact.h"
+#include "tandem/models/text/text_training.h"
+#include "tandem/models/vision/vision_training.h"
+
+namespace tandem::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+// The models, each trained on first use (ctest runs every test in its own process: a test pays
+// only for the models it serves), in a temp folder of this process.
+struct Models {
+  fs::path dir;
+  fs::path recsys, recsys_other, text, vision;
+  std::vector<std::uint8_t> class_two_image;  // a 28 x 28 vision input the model labels "bars"
+};
+
+// Ratings from two taste groups: users 1..30 like items 1..20, users 31..60 like 21..40.
+std::vector<datasets::Rating> grouped_ratings(std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<datasets::Rating> out;
+  for (std::uint32_t user = 1; user <= 60; ++user) {
+    for (std::uint32_t item = 1; item <= 40; ++item) {
+      bool own = (user <= 30) == (item <= 20);
+      if (u(rng) > 0.5) continue;
+      out.push_back({user, item, own ? 4.5f : 1.5f, static_cast<std::int64_t>(out.size())});
+    }
+  }
+  return out;
+}
+
+fs::path train_recsys(const fs::path& dir, const char* name, std::uint32_t seed) {
+  namespace rs = models::recsys;
+  rs::TrainOptions o = rs::TrainOptions::sgd_defaults();
+  o.factors = 4;
+  o.iterations = 30;
+  o.seed = seed;
+  auto model = rs::train(grouped_ratings(seed), o);
+  fs::path path = dir / name;
+  rs::save_model(path.string(), model, o, {{"rmse", 0.5}}, "abc");
+  return path;
+}
+
+fs::path train_text(const fs::path& dir) {
+  const char* good[] = {"delicious", "tasty", "love", "perfect", "fresh", "wonderful"};
+  const char* bad[] = {"stale", "awful", "broken", "bland", "expired", "terrible"};
+  const char* filler[] = {"the", "coffee", "box", "arrived", "it", "was", "and", "taste"};
+  std::mt19937 rng(3);
+  fs::path csv = dir / "text.csv";
+  std::ofstream out(csv);
+  out << "text,label\n";
+  for (int i = 0; i < 240; ++i) {
+    bool positive = i % 2 == 0;
+    std::string text;
+    for (int w = 0; w < 8; ++w) text += std::string(filler[rng() % 8]) + " ";
+    text += positive ? good[rng() % 6] : bad[rng() % 6];
+    text += " " + std::string(filler[rng() % 8]);
+    out << '"' << text << "\"," << (positive ? "great" : "other") << "\n";
+  }
+  out.close();
+  models::text::TextTrainOptions o;
+  o.train_csv = csv;
+  o.validation_fraction = 0.25;
+  auto artifact = models::text::train_text_classifier(o, {});
+  fs::path path = dir / "text.tmd";
+  models::write_artifact(path.string(), artifact);
+  return path;
+}
+
+// Class 0: a bright horizontal bar; class 1: a bright vertical bar; class 2: two vertical bars.
+std::vector<std::uint8_t> synthetic_image(int label, std::mt19937& rng) {
+  std::vector<std::uint8_t> px(784);
+  std::uniform_int_distribution<int> noise(0, 40), pos(6, 20);
+  for (auto& p : px) p = static_cast<std::uint8_t>(noise(rng));
+  int at = pos(rng);
+  for (int i = 2; i < 26; ++i) {
+    for (int w = 0; w < 3; ++w) {
+      if (label == 0) px[(at + w) * 28 + i] = 230;
+      if (label == 1) px[i * 28 + at + w] = 230;
+      if (label == 2) {
+        px[i * 28 + 4 + w] = 230;
+        px[i * 28 + 21 + w] = 230;
+      }
+    }
+  }
+  return px;
+}
+
+fs::path train_vision(const fs::path& dir, std::vector<std::uint8_t>& sample) {
+  std::mt19937 rng(5);
+  datasets::ImageSet set;
+  set.rows = set.cols = 28;
+  for (int i = 0; i < 600; ++i) {
+    int label = i % 3;
+    auto px = synthetic_image(label, rng);
+    set.pixels.insert(set.pixels.end(), px.begin(), px.end());
+    set.labels.push_back(static_cast<std::uint8_t>(label));
+  }
+  sample = synthetic_image(2, rng);
+  models::vision::VisionTrainOptions o;
+  o.label_names = {"horizontal", "vertical", "bars"};
+  o.epochs = 2;
+  o.validation_fraction = 0.2;
+  o.flip_augmentation = false;
+  auto artifact = models::vision::train_image_classifier(set, o, {});
+  fs::path path = dir / "vision.tmd";
+  models::write_artifact(path.string(), artifact);
+  return path;
+}
+
+Models& folder() {
+  static Models m = [] {
+    Models m;
+    m.dir = fs::temp_directory_path() / ("tandem-tasks-test-" + std::to_string(::getpid()));
+    fs::create_directories(m.dir);
+    return m;
+  }();
+  return m;
+}
+
+Models& trained(bool recsys, bool text, bool vision) {
+  Models& m = folder();
+  if (recsys && m.recsys.empty()) {
+    m.recsys = train_recsys(m.dir, "movies.tmd", 1);
+    m.recsys_other = train_recsys(m.dir, "movies-other.tmd", 2);
+  }
+  if (text && m.text.empty()) m.text = train_text(m.dir);
+  if (vision && m.vision.empty()) m.vision = train_vision(m.dir, m.class_two_image);
+  return m;
+}
+
+class Tasks : public ::testing::Test {
+ protected:
+  static void TearDownTestSuite() { fs::remove_all(folder().dir); }
+
+  enum Kinds { kRecsys = 1, kText = 2, kVision = 4, kAll = 7 };
+
+  // The tasks of the given kinds: movies and strict (recsys), sentiment (text), shapes (vision).
+  static std::string config(int kinds, const std::string& server = "") {
+    Models& m = trained(kinds & kRecsys, kinds & kText, kinds & kVision);
+    std::string out = "[server]\nlog_level = \"error\"\n" + server;
+    if (kinds & kRecsys) {
+      fs::copy_file(m.recsys, m.dir / "serving.tmd", fs::copy_options::overwrite_existing);
+      out += R"(
+[tasks.movies]
+kind = "recsys"
+model = ")" + (m.dir / "serving.tmd").string() +
+             R"("
+top_n = 5
+max_n = 10
+
+[tasks.strict]
+kind = "recsys"
+model = ")" + m.recsys.string() +
+             R"("
+fallback = false
+)";
+    }
+    if (kinds & kText) {
+      out += R"(
+[tasks.sentiment]
+kind = "text"
+model = ")" + m.text.string() +
+             R"("
+explain = 3
+)";
+    }
+    if (kinds & kVision) {
+      out += R"(
+[tasks.shapes]
+kind = "vision"
+model = ")" + m.vision.string() +
+             R"("
+top_k = 2
+max_image_bytes = 20000
+)";
+    }
+    return out;
+  }
+};
+
+json::object body_of(const HttpResult& r) {
+  return json::parse(r.body).as_object();
+}
+
+std::string error_message(const HttpResult& r) {
+  return std::string(json::parse(r.body).at("error").at("message").as_string());
+}
+
+TEST_F(Tasks, RecommendsWithReasonsAndNeverWhatTheUserRated) {
+  Gateway g(config(kRecsys));
+  HttpResult r = g.post("/v1/tasks/movies", R"({"input": {"user": 3}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::object b = body_of(r);
+  EXPECT_EQ(b.at("object"), "task.result");
+  EXPECT_EQ(b.at("task"), "movies");
+  EXPECT_EQ(b.at("kind"), "recsys");
+  const json::object& out = b.at("output").as_object();
+  EXPECT_EQ(out.at("popularity_fallback"), false);
+  EXPECT_EQ(out.at("score"), "predicted_rating");
+  const json::array& items = out.at("items").as_array();
+  ASSERT_EQ(items.size(), 5u);  // the task's top_n
+  std::set<std::int64_t> rated;
+  for (const auto& rt : grouped_ratings(1)) {
+    if (rt.user == 3) rated.insert(rt.item);
+  }
+  for (const auto& item : items) {
+    std::int64_t id = item.at("item").as_int64();
+    EXPECT_FALSE(rated.contains(id)) << id;
+    EXPECT_LE(id, 20) << "user 3 likes items 1..20";  // the learnt taste group
+    EXPECT_TRUE(item.as_object().contains("because"));
+  }
+  EXPECT_EQ(b.at("model").at("kind"), "recsys");
+  EXPECT_EQ(b.at("model").at("data_sha256"), "abc");
+  EXPECT_GE(b.at("timing").at("inference_us").as_int64(), 0);
+  EXPECT_FALSE(b.contains("confidence"));
+  EXPECT_EQ(g.metric("tandem_task_requests_total{task=\"movies\",outcome=\"ok\"}"), 1);
+}
+
+TEST_F(Tasks, RecommenderCountsFallbackAndSimilarItems) {
+  Gateway g(config(kRecsys));
+  HttpResult r = g.post("/v1/tasks/movies", R"({"input": {"user": 3}, "n": 10, "explain": 0})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("output").at("items").as_array().size(), 10u);
+  EXPECT_FALSE(body_of(r).at("output").at("items").as_array()[0].as_object().contains("because"));
+
+  r = g.post("/v1/tasks/movies", R"({"input": {"user": 999}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("output").at("popularity_fallback"), true);
+  EXPECT_EQ(body_of(r).at("output").at("score"), "interactions");
+
+  r = g.post("/v1/tasks/strict", R"({"input": {"user": 999}})");
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(error_message(r),
+            "input.user: user 999 is not in the model and this task has no popularity fallback");
+
+  r = g.post("/v1/tasks/movies", R"({"input": {"item": 2}, "n": 3})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::object similar_body = body_of(r);
+  const json::array& similar = similar_body.at("output").at("similar").as_array();
+  ASSERT_EQ(similar.size(), 3u);
+  for (const auto& s : similar) EXPECT_LE(s.at("item").as_int64(), 20);
+
+  r = g.post("/v1/tasks/movies", R"({"input": {"item": 4000}})");
+  ASSERT_EQ(r.status, 400);
+  EXPECT_EQ(error_message(r), "input.item: item 4000 is not in the model (40 items known)");
+  r = g.post("/v1/tasks/movies", R"({"input": {"user": 1}, "n": 11})");
+  ASSERT_EQ(r.status, 400);
+  EXPECT_EQ(error_message(r), "n: must be between 1 and 10");
+  EXPECT_EQ(g.metric("tandem_task_requests_total{task=\"movies\",outcome=\"invalid_input\"}"), 2);
+}
+
+TEST_F(Tasks, TextLabelConfidenceAndExplanation) {
+  Gateway g(config(kText));
+  HttpResult r = g.post("/v1/tasks/sentiment",
+                        R"({"input": "the coffee arrived and it was delicious and fresh"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::object b = body_of(r);
+  const json::object& out = b.at("output").as_object();
+  EXPECT_EQ(out.at("label"), "great");
+  double confidence = out.at("confidence").as_double();
+  EXPECT_GT(confidence, 0.5);
+  EXPECT_DOUBLE_EQ(b.at("confidence").as_double(), confidence);
+  double sum = 0;
+  for (const auto& [label, p] : out.at("probabilities").as_object()) sum += p.as_double();
+  EXPECT_NEAR(sum, 1.0, 1e-5);
+  const json::array& why = out.at("explanation").as_array();
+  ASSERT_FALSE(why.empty());
+  ASSERT_LE(why.size(), 3u);  // the task's explain setting
+  std::set<std::string> tokens;
+  for (const auto& t : why) tokens.insert(std::string(t.at("token").as_string()));
+  EXPECT_TRUE(tokens.contains("delicious") || tokens.contains("fresh")) << r.body;
+
+  r = g.post("/v1/tasks/sentiment", R"({"input": {"text": "stale and awful"}, "explain": 0})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("output").at("label"), "other");
+  EXPECT_TRUE(body_of(r).at("output").at("explanation").as_array().empty());
+
+  r = g.post("/v1/tasks/sentiment", R"({"input": "   "})");
+  ASSERT_EQ(r.status, 400);
+  EXPECT_EQ(error_message(r), "input: must not be empty or only whitespace");
+  r = g.post("/v1/tasks/sentiment", R"({"input": ["a"]})");
+  ASSERT_EQ(r.status, 400);
+  EXPECT_EQ(error_message(r), "input: expected a string, got array");
+}
+
+std::string png_of(const std::vector<std::uint8_t>& px, const fs::path& dir) {
+  dlib::array2d<unsigned char> img(28, 28);
+  for (int r = 0; r < 28; ++r)
+    for (int c = 0; c < 28; ++c) img[r][c] = px[r * 28 + c];
+  fs::path file = dir / "sample.png";
+  dlib::save_png(img, file.string());
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_F(Tasks, VisionFromPixelsBase64AndMultipartAgree) {
+  Gateway g(config(kVision));
+  Models& m = folder();
+  std::string pixels = "[";
+  for (std::size_t i = 0; i < 784; ++i)
+    pixels += (i ? "," : "") + std::to_string(m.class_two_image[i]);
+  pixels += "]";
+  HttpResult r = g.post("/v1/tasks/shapes", R"({"input": {"pixels": )" + pixels + "}}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::object b = body_of(r);
+  EXPECT_EQ(b.at("output").at("label"), "bars");
+  const json::array& labels = b.at("output").at("labels").as_array();
+  ASSERT_EQ(labels.size(), 2u);  // the task's top_k
+  EXPECT_GE(labels[0].at("probability").as_double(), labels[1].at("probability").as_double());
+
+  std::string png = png_of(m.class_two_image, m.dir);
+  r = g.post("/v1/tasks/shapes",
+             R"({"input": {"image": ")" + core::base64_encode(png) + R"("}, "top_k": 3})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("output").at("label"), "bars");
+  EXPECT_EQ(body_of(r).at("output").at("labels").as_array().size(), 3u);
+  EXPECT_NEAR(body_of(r).at("confidence").as_double(), b.at("confidence").as_double(), 1e-6);
+
+  std::string form =
+      "--XX\r\nContent-Disposition: form-data; name=\"image\"; filename=\"s.png\"\r\n"
+      "Content-Type: image/png\r\n\r\n" +
+      png + "\r\n--XX--\r\n";
+  r = g.post("/v1/tasks/shapes", form, {{"Content-Type", "multipart/form-data; boundary=XX"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("output").at("label"), "bars");
+}
+
+TEST_F(Tasks, VisionRefusesWhatIsNotAnImage) {
+  Gateway g(config(kVision));
+  HttpResult r =
+      g.post("/v1/tasks/shapes",
+             R"({"input": {"image": ")" + core::base64_encode("hello, not an image") + R"("}})");
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(error_message(r), "input.image: not a PNG or JPEG image");
+  std::string png = png_of(folder().class_two_image, folder().dir);
+  r = g.post("/v1/tasks/shapes", R"({"input": {"image": ")" +
+                                     core::base64_encode(png.substr(0, png.size() / 2)) + R"("}})");
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(error_message(r).find("input.image: corrupt PNG"), std::string::npos) << r.body;
+  r = g.post("/v1/tasks/shapes",
+             R"({"input": {"image": ")" + core::base64_encode(std::string(30000, 'x')) + R"("}})");
+  ASSERT_EQ(r.status, 400);
+  EXPECT_EQ(error_message(r), "input.image: image is 30000 bytes; this task accepts at most 20000");
+}
+
+TEST_F(Tasks, ListUnknownAndWrongMethod) {
+  Gateway g(config(kAll));
+  HttpResult r = g.get("/v1/tasks");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::object list = body_of(r);
+  const json::array& data = list.at("data").as_array();
+  ASSERT_EQ(data.size(), 4u);
+  std::map<std::string, json::object> by_id;
+  for (const auto& t : data) by_id[std::string(t.at("id").as_string())] = t.as_object();
+  EXPECT_EQ(by_id["movies"].at("kind"), "recsys");
+  EXPECT_EQ(by_id["movies"].at("details").at("users").to_number<int>(), 60);
+  EXPECT_EQ(by_id["sentiment"].at("details").at("labels").as_array().size(), 2u);
+  EXPECT_EQ(by_id["shapes"].at("details").at("labels").as_array()[2], "bars");
+  EXPECT_EQ(by_id["shapes"].at("reloads").to_number<int>(), 0);
+
+  r = g.post("/v1/tasks/nope", "{}");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(error_message(r), "no task named 'nope'");
+  EXPECT_EQ(g.get("/v1/tasks/movies").status, 405);
+  EXPECT_EQ(g.post("/v1/tasks/movies/extra/path", "{}").status, 404);
+  EXPECT_EQ(g.post("/v1/tasks/", "{}").status, 404);
+}
+
+TEST_F(Tasks, ReloadSwapsTheModelAndAFailedReloadKeepsTheOldOne) {
+  Gateway g(config(kRecsys));
+  Models& m = folder();
+  const std::string ask = R"({"input": {"user": 3}, "n": 10, "explain": 0})";
+  std::string before = json::serialize(body_of(g.post("/v1/tasks/movies", ask)).at("output"));
+  fs::copy_file(m.recsys_other, m.dir / "serving.tmd", fs::copy_options::overwrite_existing);
+  HttpResult r = g.post("/v1/tasks/movies/reload", "");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("reloads").to_number<int>(), 1);
+  EXPECT_EQ(body_of(r).at("model").at("kind"), "recsys");
+  std::string after = json::serialize(body_of(g.post("/v1/tasks/movies", ask)).at("output"));
+  EXPECT_NE(before, after);  // another seed, other factors and other ratings
+
+  // A corrupt file: the reload fails with the reason and the loaded model keeps answering.
+  {
+    std::fstream f(m.dir / "serving.tmd", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('\x7f');
+  }
+  r = g.post("/v1/tasks/movies/reload", "");
+  ASSERT_EQ(r.status, 500) << r.body;
+  EXPECT_NE(error_message(r).find("reload failed; the previous model keeps serving: "),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(json::parse(r.body).at("error").at("code"), "model_load_failed");
+  r = g.post("/v1/tasks/movies", ask);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::serialize(body_of(r).at("output")), after);
+  EXPECT_EQ(g.metric("tandem_task_reloads_total{task=\"movies\",outcome=\"failed\"}"), 1);
+
+  // SIGHUP's path: every task reloaded, one line each.
+  auto lines = g.gateway->reload_tasks();
+  ASSERT_EQ(lines.size(), 2u);  // movies and strict
+  int failed = 0;
+  for (const auto& l : lines) failed += l.find("reload failed") != std::string::npos;
+  EXPECT_EQ(failed, 1);  // movies, still corrupt
+}
+
+TEST_F(Tasks, ConcurrentRequestsAllAnswerAsOneAtATime) {
+  Gateway g(config(kRecsys | kText, "task_workers = 2\n"), 4);
+  const std::string text_ask = R"({"input": "fresh and delicious coffee"})";
+  const std::string rec_ask = R"({"input": {"user": 40}})";
+  std::string text_one =
+      json::serialize(body_of(g.post("/v1/tasks/sentiment", text_ask)).at("output"));
+  std::string rec_one = json::serialize(body_of(g.post("/v1/tasks/movies", rec_ask)).at("output"));
+  std::atomic<int> mismatches{0}, failures{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < 25; ++i) {
+        bool text = (c + i) % 2 == 0;
+        HttpResult r =
+            g.post(text ? "/v1/tasks/sentiment" : "/v1/tasks/movies", text ? text_ask : rec_ask);
+        if (r.status != 200) {
+          failures.fetch_add(1);
+          continue;
+        }
+        std::string out = json::serialize(body_of(r).at("output"));
+        if (out != (text ? text_one : rec_one)) mismatches.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST_F(Tasks, StartFailsNamingAMissingOrMismatchedArtifact) {
+  Models& m = trained(true, false, false);
+  try {
+    Gateway g("[tasks.t]\nkind = \"text\"\nmodel = \"" + (m.dir / "missing.tmd").string() + "\"\n");
+    FAIL() << "started without its model";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.tmd"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("task 't'"), std::string::npos) << e.what();
+  }
+  try {
+    Gateway g("[tasks.t]\nkind = \"text\"\nmodel = \"" + m.recsys.string() + "\"\n");
+    FAIL() << "served a recommender as a text classifier";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("movies.tmd"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("recsys"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace tandem::testing
