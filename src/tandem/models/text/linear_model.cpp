@@ -371,26 +371,28 @@ void LinearModel::features_of(const Tokens& tokens, std::vector<Found>& found,
 void LinearModel::logits(const Tokens& tokens, std::span<float> out) const {
   for (std::size_t c = 0; c < classes_; ++c) out[c] = bias_[c];
   if (mode_ == LinearFeatures::kNaiveBayes) {
-    // The hot path of predict(): presence only, so the rows of the known features, each once.
-    thread_local std::vector<std::uint32_t> rows;
-    rows.clear();
+    // The hot path of predict(): presence only, so each known feature's weights are added once.
+    // A per-thread stamp per feature row (the call's number) finds repeats without sorting;
+    // stamps of other models sharing the thread are older numbers, so they never match.
+    thread_local std::vector<std::uint32_t> stamps;
+    thread_local std::uint32_t call = 0;
+    if (stamps.size() < keys_.size()) stamps.resize(keys_.size(), 0);
+    if (++call == 0) {  // wrapped around: forget every stamp
+      std::fill(stamps.begin(), stamps.end(), 0);
+      call = 1;
+    }
+    const auto add = [&](std::int64_t row) {
+      if (row < 0 || stamps[static_cast<std::size_t>(row)] == call) return;
+      stamps[static_cast<std::size_t>(row)] = call;
+      const float* w = weights_.data() + static_cast<std::size_t>(row) * classes_;
+      for (std::size_t c = 0; c < classes_; ++c) out[c] += w[c];
+    };
     std::uint64_t previous = 0;
     for (std::size_t i = 0; i < tokens.size(); ++i) {
       const std::uint64_t k = word_key(tokens[i]);
-      if (const std::int64_t row = find(k); row >= 0)
-        rows.push_back(static_cast<std::uint32_t>(row));
-      if (i > 0) {
-        if (const std::int64_t row = find(pair_key(previous, k)); row >= 0) {
-          rows.push_back(static_cast<std::uint32_t>(row));
-        }
-      }
+      add(find(k));
+      if (i > 0) add(find(pair_key(previous, k)));
       previous = k;
-    }
-    std::sort(rows.begin(), rows.end());
-    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
-    for (std::uint32_t row : rows) {
-      const float* w = weights_.data() + std::size_t{row} * classes_;
-      for (std::size_t c = 0; c < classes_; ++c) out[c] += w[c];
     }
     return;
   }
