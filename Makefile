@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 # ccache keys on relative paths, so a clone in another folder (CI) reuses the cache.
 export CCACHE_BASEDIR := $(CURDIR)
 
-.PHONY: setup build build-asan run test test-unit test-asan test-integration test-e2e bench bench-local format clean
+.PHONY: setup build build-asan run test test-unit test-asan test-integration test-e2e bench bench-local bench-tasks format clean
 
 setup:
 	@scripts/setup.sh
@@ -43,6 +43,9 @@ bench: build
 
 bench-local: build
 	bench/local/run.sh
+
+bench-tasks: build
+	bench/tasks/run.sh
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h')

@@ -114,6 +114,31 @@ VOCAB="${TANDEM_LLAMA_VOCAB:-${TANDEM_LLAMA_PREFIX:-$HOME/.cache/tandem/llama.cp
 "$TANDEM_BIN" make-test-model --vocab "$VOCAB" -o "$WORK/tiny-embed.gguf" --embedding \
   >/dev/null 2>>"$WORK/models.log"
 
+# ---- tailored models ---------------------------------------------------------------------------
+# Small synthetic training sets, trained with the real CLI; `tandem eval` and `tandem models
+# list` must read what `tandem train` wrote. The vision model learns three bar shapes.
+node "$HERE/task_data.mjs" "$WORK"
+train() { # NAME ARGS...: a failure shows the command's output
+  local name=$1
+  shift
+  if ! "$TANDEM_BIN" train "$@" >"$WORK/train-$name.log" 2>&1; then
+    cat "$WORK/train-$name.log" >&2
+    die "tandem train $name failed"
+  fi
+}
+train recsys recsys --data "$WORK/ratings.csv" --out "$WORK/movies.tmd" --solver sgd \
+  --factors 4 --iterations 30 --holdout 0.2
+train text text --data "$WORK/reviews.csv" --out "$WORK/reviews.tmd" --validation 0.25
+train vision vision --data "$WORK/images.idx" --labels "$WORK/labels.idx" \
+  --out "$WORK/shapes.tmd" --epochs 2 --validation 0.2 --label-names horizontal,vertical,bars
+"$TANDEM_BIN" eval --model "$WORK/reviews.tmd" --data "$WORK/reviews.csv" >"$WORK/eval-text.log" ||
+  die "tandem eval text failed: $(cat "$WORK/eval-text.log")"
+grep -q "^accuracy" "$WORK/eval-text.log" || die "tandem eval text printed no accuracy"
+"$TANDEM_BIN" models list "$WORK" >"$WORK/models.log" || die "tandem models list failed"
+for m in movies reviews shapes; do
+  grep -q "$m.tmd" "$WORK/models.log" || die "tandem models list does not show $m.tmd"
+done
+
 # ---- the gateway -------------------------------------------------------------------------------
 # Prices are exported so that the tests compute the expected cost from the same numbers.
 export TANDEM_E2E_PRICE_IN="${TANDEM_E2E_PRICE_IN:-0.15}"
@@ -192,6 +217,19 @@ routes = [{ provider = "local", model = "tiny" }]
 [models.e2e-local-embed]
 type = "embeddings"
 routes = [{ provider = "local", model = "tiny-embed" }]
+
+# Tailored models, served on /v1/tasks/<name> (tests/e2e/tasks.test.mjs).
+[tasks.e2e-movies]
+kind = "recsys"
+model = "$WORK/movies.tmd"
+
+[tasks.e2e-reviews]
+kind = "text"
+model = "$WORK/reviews.tmd"
+
+[tasks.e2e-shapes]
+kind = "vision"
+model = "$WORK/shapes.tmd"
 
 [models.e2e-embed]
 type = "embeddings"

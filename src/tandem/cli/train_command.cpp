@@ -52,6 +52,7 @@ int train_vision(const TrainCommandOptions& o, ProgressBar& bar) {
   if (o.validation >= 0) v.validation_fraction = o.validation;
   if (o.epochs > 0) v.epochs = o.epochs;
   v.max_examples = o.max_examples;
+  if (!o.label_names.empty()) v.label_names = o.label_names;
   models::vision::VisionTrainReport report;
   models::Artifact a = models::vision::train_image_classifier(
       v, [&](const models::TrainProgress& p) { bar.update(p); }, &report);
@@ -166,6 +167,9 @@ void add_train_command(CLI::App& app, TrainCommandOptions& o) {
       ->check(CLI::Range(0.0, 0.9));
   cmd->add_option("--epochs", o.epochs, "vision: epochs (0: default)")->check(CLI::Range(0, 1000));
   cmd->add_option("--max-examples", o.max_examples, "vision: use the first N images (0: all)");
+  cmd->add_option("--label-names", o.label_names,
+                  "vision: class names by label, comma-separated (default: Fashion-MNIST's)")
+      ->delimiter(',');
 }
 
 int run_train(const TrainCommandOptions& o) {

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tandem::cli {
 
@@ -23,8 +24,9 @@ struct TrainCommandOptions {
   int iterations = 0;  // 0: the defaults'
   double holdout = 0;  // > 0: train on the rest, report the held-out metrics
   // vision
-  int epochs = 0;                // 0: the default schedule
-  std::size_t max_examples = 0;  // 0: all
+  int epochs = 0;                        // 0: the default schedule
+  std::vector<std::string> label_names;  // empty: Fashion-MNIST's ten
+  std::size_t max_examples = 0;          // 0: all
 };
 
 void add_train_command(CLI::App& app, TrainCommandOptions& options);
