@@ -385,9 +385,10 @@ int main(int argc, char** argv) {
                     static_cast<double>(test.examples.size()));
     std::printf(
         "ensemble: fastText weight %.2f, temperature %.3f; validation (%g reviews) "
-        "accuracy %.4f, ECE %.4f\n",
+        "accuracy %.4f, ECE %.4f; %g linear features, %g fastText words\n",
         m.at("fasttext_weight"), m.at("temperature"), m.at("validation_examples"),
-        m.at("validation_accuracy"), m.at("validation_ece"));
+        m.at("validation_accuracy"), m.at("validation_ece"), m.at("linear_features"),
+        m.at("fasttext_words"));
     std::printf(
         "\n| model | accuracy | macro-F1 | ECE | training | p50 predict | p99 predict | "
         "p50 with explanation | p99 with explanation | size |\n");
@@ -404,7 +405,7 @@ int main(int argc, char** argv) {
         stock_latency.p50_us, stock_latency.p99_us, static_cast<double>(stock_bytes.size()) / 1e6);
     const double n = static_cast<double>(test.examples.size());
     std::printf("\nthe ensemble's parts alone on the test set (%s): linear %.4f, fastText %.4f\n",
-                options.refit ? "refit on all the training reviews" : "trained on the 90%% split",
+                options.refit ? "refit on all the training reviews" : "trained on the 90% split",
                 linear_right / n, fast_right / n);
     std::printf("artifact load %.3f s; mean predict %.1f us, with explanation %.1f us\n", load_s,
                 plain.mean_us, explained.mean_us);
