@@ -33,8 +33,9 @@ struct TextTrainOptions {
   // included) with the same settings, and keep w and T.
   bool refit = true;
 
-  // The sub-models' settings; defaults chosen by cross-validation on the Fine Foods training
-  // file only (bench/text/README.md). fastText's word_vectors is taken from above.
+  // The sub-models' settings. The linear model's defaults were chosen by 5-fold cross-validation
+  // on the Fine Foods training file only, fastText's from a few trial runs (bench/text/README.md
+  // has both). fastText's word_vectors is taken from above.
   LinearOptions linear;
   FastTextOptions fasttext;
 
