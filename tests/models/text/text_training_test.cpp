@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "tandem/models/text/text_classifier.h"
 #include "text_test_support.h"
 
@@ -66,19 +69,26 @@ TEST(TextTraining, ArtifactCarriesKindVersionDataHashMetricsAndParams) {
 
 TEST(TextTraining, ReportsProgressInPhases) {
   const auto csv = write_csv("progress.csv", synthetic_examples(100, 2, 5));
-  std::vector<std::string> phases;
-  train_text_classifier(small_options(csv), [&](const TrainProgress& p) {
-    EXPECT_TRUE(p.total == 0 || p.done <= p.total) << p.phase;
-    if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
-  });
-  const auto has = [&](const std::string& prefix) {
-    return std::any_of(phases.begin(), phases.end(),
-                       [&](const std::string& p) { return p.rfind(prefix, 0) == 0; });
-  };
-  EXPECT_TRUE(has("tokenising"));
-  EXPECT_TRUE(has("linear model"));
-  EXPECT_TRUE(has("fastText"));
-  EXPECT_TRUE(has("fitting ensemble weight and temperature"));
+  for (const int threads : {1, 2}) {
+    // With two threads fastText trains on another one, but progress comes from this one only.
+    const auto caller = std::this_thread::get_id();
+    std::vector<std::string> phases;
+    TextTrainOptions options = small_options(csv);
+    options.threads = threads;
+    train_text_classifier(options, [&](const TrainProgress& p) {
+      EXPECT_TRUE(p.total == 0 || p.done <= p.total) << p.phase;
+      EXPECT_EQ(std::this_thread::get_id(), caller);
+      if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
+    });
+    const auto has = [&](const std::string& prefix) {
+      return std::any_of(phases.begin(), phases.end(),
+                         [&](const std::string& p) { return p.rfind(prefix, 0) == 0; });
+    };
+    EXPECT_TRUE(has("tokenising")) << threads;
+    EXPECT_TRUE(has("linear model")) << threads;
+    EXPECT_TRUE(has("fastText")) << threads;
+    EXPECT_TRUE(has("fitting ensemble weight and temperature")) << threads;
+  }
 }
 
 TEST(TextTraining, BadOptionsAreRefusedByName) {
