@@ -5,8 +5,9 @@
 // settings, predicting through FastText::predictLine). bench/text/README.md has the figures.
 //
 //   tandem-text-bench [--data-dir=DIR] [--seed=S] [--rounds=N] [--vectors] [--threads=N]
-//                     [--cv=FOLDS] [--l2=X] [--min-df=N] [--max-iterations=N] [--dim=N]
-//                     [--epochs=N] [--lr=X] [--word-ngrams=N] [--bucket=N] [--min-count=N]
+//                     [--cv=FOLDS] [--validation=X] [--refit=0|1] [--features=0|1] [--l2=X]
+//                     [--min-df=N] [--max-iterations=N] [--dim=N] [--epochs=N] [--lr=X]
+//                     [--word-ngrams=N] [--bucket=N] [--min-count=N]
 //
 // --cv=FOLDS evaluates by cross-validation on the training file alone (the test file is not
 // read): how the defaults were chosen.
@@ -51,9 +52,9 @@ struct Args {
   std::fprintf(stderr,
                "tandem-text-bench: %s\n"
                "usage: tandem-text-bench [--data-dir=DIR] [--seed=S] [--rounds=N] [--vectors] "
-               "[--threads=N] [--cv=FOLDS] [--l2=X] [--min-df=N] [--max-iterations=N] "
-               "[--dim=N] [--epochs=N] [--lr=X] [--word-ngrams=N] [--bucket=N] "
-               "[--min-count=N]\n",
+               "[--threads=N] [--cv=FOLDS] [--validation=X] [--refit=0|1] [--features=0|1] "
+               "[--l2=X] [--min-df=N] [--max-iterations=N] [--dim=N] [--epochs=N] [--lr=X] "
+               "[--word-ngrams=N] [--bucket=N] [--min-count=N]\n",
                problem.c_str());
   std::exit(2);
 }
@@ -78,6 +79,9 @@ Args parse(int argc, char** argv) {
           "  --vectors          start fastText from the GloVe vectors (glove_100d.bin)\n"
           "  --threads=N        training threads (1: models in turn; 2: at once)\n"
           "  --cv=FOLDS         cross-validate on the training file only (no test set)\n"
+          "  --validation=X     fraction held out to fit the weight and temperature (0.1)\n"
+          "  --refit=0|1        train both models again on all the data afterwards (1)\n"
+          "  --features=0|1     linear model: 0 TF-IDF multinomial LR, 1 NB-LR (default)\n"
           "  model settings (defaults: TextTrainOptions): --l2 --min-df --max-iterations "
           "(linear); --dim --epochs --lr --word-ngrams --bucket --min-count (fastText)\n");
       std::exit(0);
@@ -101,6 +105,8 @@ Args parse(int argc, char** argv) {
       a.options.threads = static_cast<int>(number(key, value));
     } else if (key == "l2") {
       a.options.linear.l2 = number(key, value);
+    } else if (key == "validation") {
+      a.options.validation_fraction = number(key, value);
     } else if (key == "refit") {
       a.options.refit = number(key, value) != 0;
     } else if (key == "features") {
