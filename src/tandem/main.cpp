@@ -7,8 +7,13 @@
 #include "tandem/cli/serve_command.h"
 #include "tandem/cli/test_model_command.h"
 #include "tandem/cli/train_command.h"
+#include "tandem/models/vision/blas_threads.h"
 
 int main(int argc, char** argv) {
+  // OpenBLAS (dlib's BLAS, for the image classifier) picks its kernels when it is loaded, before
+  // main, and falls back to its slowest ones on CPUs it does not know: restart once with the
+  // right OPENBLAS_CORETYPE (a no-op when its own choice stands). See blas_threads.h.
+  tandem::models::vision::reexec_for_openblas_core(argv);
   CLI::App app{"Tandem: LLMs and tailored task models behind one OpenAI-compatible API"};
   app.require_subcommand(1);
 

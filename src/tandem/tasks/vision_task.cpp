@@ -1,5 +1,6 @@
 // The CNN image classifier as a task: an encoded PNG/JPEG or raw pixels in, the top-k labels
 // with calibrated probabilities out.
+#include "tandem/models/vision/blas_threads.h"
 #include "tandem/models/vision/image_classifier.h"
 #include "tandem/models/vision/image_decoding.h"
 #include "tandem/models/vision/vision_error.h"
@@ -60,6 +61,9 @@ std::shared_ptr<const TailoredTask> load_vision_task(const config::TaskConfig& c
                                                      models::Artifact artifact) {
   models::ArtifactMeta meta = artifact.meta;
   auto model = vision::ImageClassifier::from_artifact(artifact, config.model);
+  // Each worker runs one image's small products; OpenBLAS splitting each over its own thread
+  // pool only makes them queue for it (blas_threads.h). The workers are the parallelism.
+  vision::set_blas_threads(1);
   return std::make_shared<VisionTask>(std::move(meta), std::move(model));
 }
 
