@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <mutex>
 #include <numbers>
 #include <random>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "tandem/models/vision/grey_image.h"
@@ -149,19 +151,36 @@ std::string train_network(std::span<const std::uint8_t> pixels,
     net.subnet().forward(x);  // sets every layer up (draws the initial weights)
   }
 
+  // Data parallelism: each batch is split into `replicas` contiguous parts, one per copy of the
+  // network and thread; the parts' gradients are averaged (weighted by their sizes) into copy 0,
+  // which takes the step, and its parameters are copied back to the others. Each copy's batch
+  // norm sees only its part of the batch, as on several GPUs. Sums run in a fixed order, so the
+  // result does not depend on thread timing.
+  const std::size_t replicas = static_cast<std::size_t>(std::max(1, options.threads));
+  std::vector<TrainNet> nets;
+  nets.reserve(replicas);
+  nets.push_back(std::move(net));
+  for (std::size_t r = 1; r < replicas; ++r) nets.push_back(nets[0]);
+  struct Part {
+    std::vector<Pixels> images;
+    std::vector<unsigned long> labels;
+    dlib::resizable_tensor x;
+    double loss = 0;
+    std::exception_ptr error;
+  };
+  std::vector<Part> parts(replicas);
+
   std::vector<dlib::sgd> solvers(
       TrainNet::num_computational_layers,
       dlib::sgd(static_cast<float>(options.weight_decay), static_cast<float>(options.momentum)));
   std::mt19937_64 rng(options.seed);
   std::vector<std::size_t> order(count);
   for (std::size_t i = 0; i < count; ++i) order[i] = i;
+  std::vector<char> flips;
 
   const std::size_t batches_per_epoch = (count + options.batch_size - 1) / options.batch_size;
   const double total_steps = static_cast<double>(batches_per_epoch) * options.epochs;
   const double warmup_steps = static_cast<double>(batches_per_epoch) * options.warmup_epochs;
-  std::vector<Pixels> batch;
-  std::vector<unsigned long> batch_labels;
-  dlib::resizable_tensor x;
   std::size_t step = 0;
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), rng);
@@ -172,19 +191,67 @@ std::string train_network(std::span<const std::uint8_t> pixels,
     for (std::size_t b = 0; b < batches_per_epoch; ++b, ++step) {
       const std::size_t begin = b * options.batch_size;
       const std::size_t end = std::min(count, begin + options.batch_size);
-      batch.resize(end - begin);
-      batch_labels.resize(end - begin);
-      for (std::size_t i = begin; i < end; ++i) {
-        const std::uint8_t* src = pixels.data() + order[i] * kImagePixels;
-        Pixels& m = batch[i - begin];
-        m.set_size(kImageSide, kImageSide);
-        const bool flip = options.flip_augmentation && (rng() & 1) != 0;
-        for (int r = 0; r < kImageSide; ++r) {
-          for (int c = 0; c < kImageSide; ++c) {
-            m(r, c) = src[r * kImageSide + (flip ? kImageSide - 1 - c : c)];
+      const std::size_t n = end - begin;
+      flips.resize(n);
+      for (char& f : flips) f = options.flip_augmentation && (rng() & 1) != 0;
+      const std::size_t used = std::min(replicas, n);
+      const auto part_begin = [&](std::size_t r) { return begin + n * r / used; };
+      const auto work = [&](std::size_t r) {
+        Part& part = parts[r];
+        try {
+          const std::size_t from = part_begin(r);
+          const std::size_t to = part_begin(r + 1);
+          part.images.resize(to - from);
+          part.labels.resize(to - from);
+          for (std::size_t i = from; i < to; ++i) {
+            const std::uint8_t* src = pixels.data() + order[i] * kImagePixels;
+            Pixels& m = part.images[i - from];
+            m.set_size(kImageSide, kImageSide);
+            const bool flip = flips[i - begin] != 0;
+            for (int row = 0; row < kImageSide; ++row) {
+              for (int col = 0; col < kImageSide; ++col) {
+                m(row, col) = src[row * kImageSide + (flip ? kImageSide - 1 - col : col)];
+              }
+            }
+            part.labels[i - from] = labels[order[i]];
           }
+          nets[r].to_tensor(part.images.begin(), part.images.end(), part.x);
+          part.loss = nets[r].compute_parameter_gradients(part.x, part.labels.begin());
+        } catch (...) {
+          part.error = std::current_exception();
         }
-        batch_labels[i - begin] = labels[order[i]];
+      };
+      std::vector<std::thread> threads;
+      for (std::size_t r = 1; r < used; ++r) threads.emplace_back(work, r);
+      work(0);
+      for (std::thread& t : threads) t.join();
+      double loss = 0;
+      for (std::size_t r = 0; r < used; ++r) {
+        if (parts[r].error) std::rethrow_exception(parts[r].error);
+        loss += parts[r].loss * static_cast<double>(part_begin(r + 1) - part_begin(r)) /
+                static_cast<double>(n);
+      }
+      if (!std::isfinite(loss)) {
+        throw VisionError("training diverged (loss " + std::to_string(loss) + " at " + phase +
+                          "); lower the learning rate");
+      }
+      if (used > 1) {
+        std::vector<dlib::tensor*> sum;
+        dlib::visit_layer_parameter_gradients(
+            nets[0], [&](std::size_t, dlib::tensor& t) { sum.push_back(&t); });
+        const float w0 = static_cast<float>(part_begin(1) - part_begin(0)) / n;
+        for (dlib::tensor* t : sum) {
+          for (float* p = t->host(); p != t->host() + t->size(); ++p) *p *= w0;
+        }
+        for (std::size_t r = 1; r < used; ++r) {
+          const float w = static_cast<float>(part_begin(r + 1) - part_begin(r)) / n;
+          std::size_t k = 0;
+          dlib::visit_layer_parameter_gradients(nets[r], [&](std::size_t, dlib::tensor& t) {
+            float* into = sum[k++]->host();
+            const float* from = t.host();
+            for (std::size_t i = 0; i < t.size(); ++i) into[i] += w * from[i];
+          });
+        }
       }
       const double s = static_cast<double>(step);
       double lr = options.learning_rate;
@@ -194,13 +261,19 @@ std::string train_network(std::span<const std::uint8_t> pixels,
         const double t = (s - warmup_steps) / std::max(1.0, total_steps - warmup_steps);
         lr *= 0.5 * (1 + std::cos(std::numbers::pi * t));
       }
-      net.to_tensor(batch.begin(), batch.end(), x);
-      const double loss = net.compute_parameter_gradients(x, batch_labels.begin());
-      if (!std::isfinite(loss)) {
-        throw VisionError("training diverged (loss " + std::to_string(loss) + " at " + phase +
-                          "); lower the learning rate");
+      nets[0].update_parameters(solvers, lr);
+      if (replicas > 1) {
+        std::vector<const dlib::tensor*> params;
+        dlib::visit_layer_parameters(nets[0],
+                                     [&](std::size_t, dlib::tensor& t) { params.push_back(&t); });
+        for (std::size_t r = 1; r < replicas; ++r) {
+          std::size_t k = 0;
+          dlib::visit_layer_parameters(nets[r], [&](std::size_t, dlib::tensor& t) {
+            const dlib::tensor& from = *params[k++];
+            std::copy(from.host(), from.host() + from.size(), t.host());
+          });
+        }
       }
-      net.update_parameters(solvers, lr);
       loss_sum += loss;
       ++loss_count;
       if (progress && (b % 20 == 0 || b + 1 == batches_per_epoch)) {
@@ -210,11 +283,12 @@ std::string train_network(std::span<const std::uint8_t> pixels,
       }
     }
   }
-  net.clean();
+  TrainNet& net0 = nets[0];
+  net0.clean();
   // Through the inference form: dlib reads a batch-norm layer's serialisation into an affine
   // layer (its running statistics folded into a scale and shift).
   std::ostringstream trained;
-  dlib::serialize(net, trained);
+  dlib::serialize(net0, trained);
   InferNet inference;
   std::istringstream in(trained.str());
   dlib::deserialize(inference, in);

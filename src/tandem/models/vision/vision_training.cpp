@@ -28,7 +28,7 @@ std::string number_text(double v) {
   return text;
 }
 
-// Restores OpenBLAS's thread count however training ends.
+// Sets OpenBLAS's thread count and restores it however training ends.
 class BlasThreadsScope {
  public:
   explicit BlasThreadsScope(int threads) : previous_(set_blas_threads(threads)) {}
@@ -144,12 +144,13 @@ Artifact train_image_classifier(const datasets::ImageSet& data, const VisionTrai
   net_options.weight_decay = options.weight_decay;
   net_options.flip_augmentation = options.flip_augmentation;
   net_options.seed = options.seed;
+  net_options.threads = options.threads;
 
   const auto wall_start = std::chrono::steady_clock::now();
   const double cpu_start = cpu_seconds();
   std::string network;
   {
-    BlasThreadsScope blas(options.threads);
+    BlasThreadsScope blas(1);  // the threads are the network's copies (vision_network.h)
     network = train_network(train_pixels, train_labels, labels.size(), net_options, progress);
   }
   const double train_seconds =

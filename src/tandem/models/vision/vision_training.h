@@ -23,11 +23,13 @@ struct VisionTrainOptions {
   std::filesystem::path train_images, train_labels;  // IDX (gzip or plain), 28 x 28 images
   double validation_fraction = 1.0 / 12;             // for the temperature (5,000 of 60,000)
   std::uint64_t seed = 42;
-  int threads = 2;  // OpenBLAS threads while training (blas_threads.h); restored afterwards
+  // Training threads, each with a copy of the network and a part of every batch (OpenBLAS runs
+  // one thread meanwhile; vision_network.h says why). A different count is a different run.
+  int threads = 2;
   std::vector<std::string> label_names;  // default: fashion_mnist_labels()
   // The schedule (defaults measured to reach >= 0.92 test accuracy on Fashion-MNIST on two
   // cores; bench/vision/README.md).
-  int epochs = 8;
+  int epochs = 6;
   std::size_t batch_size = 128;
   double learning_rate = 0.1;  // peak; SGD with momentum 0.9, cosine decay
   double weight_decay = 5e-4;
