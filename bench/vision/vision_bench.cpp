@@ -296,7 +296,7 @@ int run(const Args& args) {
     VisionTrainReport report;
     std::printf(
         "training: %d epochs, batch %zu, lr %g, weight decay %g, flip %s, seed %llu, "
-        "%d BLAS threads%s\n",
+        "%d training threads%s\n",
         options.epochs, options.batch_size, options.learning_rate, options.weight_decay,
         options.flip_augmentation ? "on" : "off", static_cast<unsigned long long>(options.seed),
         options.threads,
