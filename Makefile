@@ -16,7 +16,8 @@ build: setup
 build-asan: setup
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS) --target tandem_unit_tests tandem_integration_tests \
-		tandem_llm_tests tandem_dataset_tests tandem_model_tests
+		tandem_llm_tests tandem_dataset_tests tandem_model_tests tandem_text_model_tests \
+		tandem_vision_model_tests
 
 run: build
 	./build/release/src/tandem/tandem serve --config $(CONFIG)
