@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "tandem/models/byte_io.h"
+
 namespace tandem::models::recsys {
 namespace {
 
@@ -12,57 +14,7 @@ constexpr std::uint32_t kLayoutVersion = 1;
 constexpr std::size_t kHeaderBytes = 56;
 constexpr std::uint32_t kMaxFactors = 1024;
 
-class Writer {
- public:
-  explicit Writer(std::size_t reserve) { out_.reserve(reserve); }
-  void bytes(const char* data, std::size_t n) { out_.append(data, n); }
-  template <typename T>
-  void integer(T value) {
-    for (std::size_t i = 0; i < sizeof(T); ++i) {
-      out_.push_back(static_cast<char>((static_cast<std::uint64_t>(value) >> (8 * i)) & 0xFF));
-    }
-  }
-  void f32(float value) { integer(std::bit_cast<std::uint32_t>(value)); }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  std::size_t offset() const noexcept { return at_; }
-  [[noreturn]] void fail(std::size_t offset, const std::string& what) const {
-    throw RecsysError("recsys payload: byte " + std::to_string(offset) + ": " + what);
-  }
-  template <typename T>
-  T integer(const char* field) {
-    if (in_.size() - at_ < sizeof(T)) fail(at_, std::string("truncated in ") + field);
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i) {
-      v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in_[at_ + i])) << (8 * i);
-    }
-    at_ += sizeof(T);
-    return static_cast<T>(v);
-  }
-  float f32(const char* field) {
-    const std::size_t where = at_;
-    const float v = std::bit_cast<float>(integer<std::uint32_t>(field));
-    if (!std::isfinite(v)) fail(where, std::string(field) + " is not a finite number");
-    return v;
-  }
-  std::string_view take(std::size_t n, const char* field) {
-    if (in_.size() - at_ < n) fail(at_, std::string("truncated in ") + field);
-    const std::string_view v = in_.substr(at_, n);
-    at_ += n;
-    return v;
-  }
-
- private:
-  std::string_view in_;
-  std::size_t at_ = 0;
-};
+using Reader = ByteReader<RecsysError>;
 
 std::uint64_t payload_size(std::uint64_t k, std::uint64_t users, std::uint64_t items,
                            std::uint64_t n) {
@@ -77,8 +29,9 @@ std::string encode_payload(const MfModel& model) {
   const auto users = static_cast<std::uint32_t>(model.num_users());
   const auto items = static_cast<std::uint32_t>(model.num_items());
   const std::uint64_t n = model.num_ratings();
-  Writer w(static_cast<std::size_t>(payload_size(k, users, items, n)));
-  w.bytes(kMagic, sizeof kMagic);
+  ByteWriter w;
+  w.reserve(static_cast<std::size_t>(payload_size(k, users, items, n)));
+  w.bytes(std::string_view(kMagic, sizeof kMagic));
   w.integer<std::uint32_t>(kLayoutVersion);
   w.integer<std::uint8_t>(static_cast<std::uint8_t>(p.feedback));
   w.integer<std::uint8_t>(0);
@@ -106,7 +59,7 @@ std::string encode_payload(const MfModel& model) {
 }
 
 MfModel decode_payload(std::string_view payload) {
-  Reader r(payload);
+  Reader r(payload, "recsys payload");
   if (payload.size() < kHeaderBytes) {
     r.fail(payload.size(), "truncated: " + std::to_string(payload.size()) +
                                " bytes, the header alone is " + std::to_string(kHeaderBytes));

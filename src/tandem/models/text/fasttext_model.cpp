@@ -16,7 +16,7 @@
 #include <system_error>
 
 #include "tandem/datasets/word_vectors.h"
-#include "tandem/models/text/byte_io.h"
+#include "tandem/models/byte_io.h"
 #include "tandem/models/text/text_model_error.h"
 
 namespace tandem::models::text {
@@ -204,7 +204,7 @@ std::string FastTextModel::train(std::span<const Tokens> texts,
 }
 
 FastTextModel FastTextModel::decode(std::string_view bytes, std::size_t classes) {
-  detail::ByteReader r(bytes, "fastText model");
+  ByteReader<TextModelError> r(bytes, "fastText model");
   if (r.integer<std::int32_t>("magic") != kFastTextMagic) {
     r.fail(0, "not a fastText model (wrong magic number)");
   }

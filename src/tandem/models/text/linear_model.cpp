@@ -6,7 +6,7 @@
 #include <limits>
 #include <unordered_map>
 
-#include "tandem/models/text/byte_io.h"
+#include "tandem/models/byte_io.h"
 #include "tandem/models/text/text_model_error.h"
 
 namespace tandem::models::text {
@@ -423,7 +423,7 @@ void LinearModel::explain(const Tokens& tokens, std::uint32_t label,
 }
 
 std::string LinearModel::encode() const {
-  detail::ByteWriter w;
+  ByteWriter w;
   const std::size_t f = keys_.size();
   w.reserve(24 + 8 * f + 4 * f + 4 * f * classes_ + 4 * classes_);
   w.bytes(std::string_view(kMagic, sizeof kMagic));
@@ -439,7 +439,7 @@ std::string LinearModel::encode() const {
 }
 
 LinearModel LinearModel::decode(std::string_view bytes) {
-  detail::ByteReader r(bytes, "linear model");
+  ByteReader<TextModelError> r(bytes, "linear model");
   if (std::memcmp(r.take(sizeof kMagic, "magic").data(), kMagic, sizeof kMagic) != 0) {
     r.fail(0, "not a linear text model (the magic is not TDMTXTLR)");
   }

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "tandem/datasets/utf8.h"
-#include "tandem/models/text/byte_io.h"
+#include "tandem/models/byte_io.h"
 #include "tandem/models/text/text_model_error.h"
 
 namespace tandem::models::text {
@@ -19,7 +19,7 @@ constexpr std::uint32_t kMaxLabelBytes = 1024;
 }  // namespace
 
 std::string encode_payload(const TextPayload& payload) {
-  detail::ByteWriter w;
+  ByteWriter w;
   w.reserve(64 + payload.linear.size() + payload.fasttext.size());
   w.bytes(std::string_view(kMagic, sizeof kMagic));
   w.integer<std::uint32_t>(kLayoutVersion);
@@ -36,7 +36,7 @@ std::string encode_payload(const TextPayload& payload) {
 }
 
 TextPayload decode_payload(std::string_view bytes) {
-  detail::ByteReader r(bytes, "text payload");
+  ByteReader<TextModelError> r(bytes, "text payload");
   if (std::memcmp(r.take(sizeof kMagic, "magic").data(), kMagic, sizeof kMagic) != 0) {
     r.fail(0, "not a text classifier payload (the magic is not TDMTEXTC)");
   }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "tandem/models/byte_io.h"
 #include "tandem/models/calibration.h"
 #include "tandem/models/vision/blas_threads.h"
 #include "tandem/models/vision/vision_network.h"
@@ -18,13 +19,6 @@ namespace {
 constexpr std::string_view kPayloadMagic = "TDMVISCN";
 constexpr std::uint32_t kMaxLabels = 1000;
 constexpr std::uint32_t kMaxLabelBytes = 256;
-
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-}
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-}
 
 // Reads the payload front to back; every read names the field it is for.
 class Reader {
@@ -78,20 +72,20 @@ std::string encode_payload(const PayloadContents& c) {
   if (c.labels.size() < 2 || c.labels.size() > kMaxLabels) {
     throw VisionError("payload: " + std::to_string(c.labels.size()) + " labels; 2 to 1000 allowed");
   }
-  std::string out(kPayloadMagic);
-  put_u32(out, 1);
-  put_u32(out, static_cast<std::uint32_t>(c.labels.size()));
-  put_u64(out, std::bit_cast<std::uint64_t>(c.temperature));
+  ByteWriter w;
+  w.bytes(kPayloadMagic);
+  w.integer<std::uint32_t>(1);
+  w.integer<std::uint32_t>(static_cast<std::uint32_t>(c.labels.size()));
+  w.integer<std::uint64_t>(std::bit_cast<std::uint64_t>(c.temperature));
   for (const std::string& label : c.labels) {
     if (label.empty() || label.size() > kMaxLabelBytes) {
       throw VisionError("payload: label '" + label + "' must have 1 to 256 bytes");
     }
-    put_u32(out, static_cast<std::uint32_t>(label.size()));
-    out += label;
+    w.integer<std::uint32_t>(static_cast<std::uint32_t>(label.size()));
+    w.bytes(label);
   }
-  put_u64(out, c.network.size());
-  out += c.network;
-  return out;
+  w.blob(c.network);  // u64 length, then the bytes
+  return w.take();
 }
 
 PayloadContents decode_payload(std::string_view payload) {

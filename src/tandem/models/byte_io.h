@@ -1,7 +1,8 @@
 #pragma once
-// Little-endian writing and bounds-checked reading of the text classifier's payload parts
-// (text_payload.h). The reader never reads past its input and names the byte offset and the
-// field of the first problem, so that a truncated or corrupt payload is a clear TextModelError.
+// Little-endian writing and bounds-checked reading of model payloads (the recommender's and the
+// text classifier's parts). The reader never reads past its input and names the byte offset and
+// the field of the first problem, thrown as the model library's own error type, so that a
+// truncated or corrupt payload is a clear error of that library.
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -9,9 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "tandem/models/text/text_model_error.h"
-
-namespace tandem::models::text::detail {
+namespace tandem::models {
 
 class ByteWriter {
  public:
@@ -35,16 +34,18 @@ class ByteWriter {
   std::string out_;
 };
 
+// `Error` is the exception thrown (constructible from a std::string): RecsysError, TextModelError.
+template <typename Error>
 class ByteReader {
  public:
-  // `context` starts every error message ("text payload", "linear model").
+  // `context` starts every error message ("recsys payload", "linear model").
   ByteReader(std::string_view in, std::string context) : in_(in), context_(std::move(context)) {}
 
   std::size_t offset() const noexcept { return at_; }
   std::size_t remaining() const noexcept { return in_.size() - at_; }
 
   [[noreturn]] void fail(std::size_t offset, const std::string& what) const {
-    throw TextModelError(context_ + ": byte " + std::to_string(offset) + ": " + what);
+    throw Error(context_ + ": byte " + std::to_string(offset) + ": " + what);
   }
 
   template <typename T>
@@ -98,4 +99,4 @@ class ByteReader {
   std::size_t at_ = 0;
 };
 
-}  // namespace tandem::models::text::detail
+}  // namespace tandem::models
