@@ -10,7 +10,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libtomlplusplus-dev libcli11-dev libre2-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev libeigen3-dev zlib1g-dev libsqlite3-dev
-  libfasttext-dev libdlib-dev libpng-dev libjpeg-dev libopenblas0-pthread
+  libfasttext-dev libdlib-dev libpng-dev libjpeg-dev libblas-dev liblapack-dev libopenblas0-pthread
   nginx-light wrk curl ca-certificates openssl
 )
 
