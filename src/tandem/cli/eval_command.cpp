@@ -14,6 +14,24 @@
 
 namespace tandem::cli {
 
+void print_recsys_report(const models::recsys::RecsysReport& r, std::size_t k) {
+  std::printf("%-16s %10s %10s\n", "metric", "model", "popularity");
+  if (r.model_errors) {
+    std::printf("%-16s %10.4f %10.4f\n", "RMSE", r.model_errors->rmse, r.baseline_errors.rmse);
+    std::printf("%-16s %10.4f %10.4f\n", "MAE", r.model_errors->mae, r.baseline_errors.mae);
+    std::printf("(%zu ratings of users the model does not know, %zu of unknown items)\n",
+                r.model_errors->unknown_users, r.model_errors->unknown_items);
+  }
+  const std::string at = "@" + std::to_string(k);
+  std::printf("%-16s %10.4f %10.4f\n", ("precision" + at).c_str(), r.model_ranking.precision,
+              r.baseline_ranking.precision);
+  std::printf("%-16s %10.4f %10.4f\n", ("recall" + at).c_str(), r.model_ranking.recall,
+              r.baseline_ranking.recall);
+  std::printf("%-16s %10.4f %10.4f\n", ("NDCG" + at).c_str(), r.model_ranking.ndcg,
+              r.baseline_ranking.ndcg);
+  std::printf("(%zu users evaluated)\n", r.model_ranking.users);
+}
+
 namespace {
 
 int eval_recsys(const models::Artifact& artifact, const EvalCommandOptions& o) {
@@ -26,21 +44,7 @@ int eval_recsys(const models::Artifact& artifact, const EvalCommandOptions& o) {
   std::printf("recommender (%s, %zu users, %zu items) on %zu test ratings\n",
               std::string(rs::to_string(model.feedback())).c_str(), model.num_users(),
               model.num_items(), test.size());
-  std::printf("%-16s %10s %10s\n", "metric", "model", "popularity");
-  if (r.model_errors) {
-    std::printf("%-16s %10.4f %10.4f\n", "RMSE", r.model_errors->rmse, r.baseline_errors.rmse);
-    std::printf("%-16s %10.4f %10.4f\n", "MAE", r.model_errors->mae, r.baseline_errors.mae);
-    std::printf("(%zu ratings of users the model does not know, %zu of unknown items)\n",
-                r.model_errors->unknown_users, r.model_errors->unknown_items);
-  }
-  std::string k = std::to_string(o.k);
-  std::printf("%-16s %10.4f %10.4f\n", ("precision@" + k).c_str(), r.model_ranking.precision,
-              r.baseline_ranking.precision);
-  std::printf("%-16s %10.4f %10.4f\n", ("recall@" + k).c_str(), r.model_ranking.recall,
-              r.baseline_ranking.recall);
-  std::printf("%-16s %10.4f %10.4f\n", ("NDCG@" + k).c_str(), r.model_ranking.ndcg,
-              r.baseline_ranking.ndcg);
-  std::printf("(%zu users evaluated)\n", r.model_ranking.users);
+  print_recsys_report(r, eval.k);
   return 0;
 }
 

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "tandem/models/recsys/recsys_metrics.h"
+
 namespace tandem::cli {
 
 struct EvalCommandOptions {
@@ -15,6 +17,8 @@ struct EvalCommandOptions {
 };
 
 void add_eval_command(CLI::App& app, EvalCommandOptions& options);
+// The recommender's figures beside the popularity baseline's (also `tandem train --holdout`).
+void print_recsys_report(const models::recsys::RecsysReport& report, std::size_t k);
 int run_eval(const EvalCommandOptions& options);
 
 }  // namespace tandem::cli

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "tandem/cli/eval_command.h"
 #include "tandem/cli/progress_bar.h"
 #include "tandem/datasets/dataset_error.h"
 #include "tandem/datasets/ratings.h"
@@ -26,7 +27,7 @@ void print_written(const std::string& out, const models::Artifact& a, double sec
               a.meta.kind.c_str(), a.payload.size(), a.meta.data_sha256.c_str(), seconds);
 }
 
-int train_text(const TrainCommandOptions& o, ProgressBar& bar) {
+models::Artifact train_text(const TrainCommandOptions& o, ProgressBar& bar) {
   models::text::TextTrainOptions t;
   t.train_csv = o.data;
   t.word_vectors = o.vectors;
@@ -36,13 +37,12 @@ int train_text(const TrainCommandOptions& o, ProgressBar& bar) {
   models::Artifact a = models::text::train_text_classifier(
       t, [&](const models::TrainProgress& p) { bar.update(p); });
   bar.finish();
-  models::write_artifact(o.out, a);
   std::printf("text classifier, validation split:\n");
   print_metrics(a);
-  return 0;
+  return a;
 }
 
-int train_vision(const TrainCommandOptions& o, ProgressBar& bar) {
+models::Artifact train_vision(const TrainCommandOptions& o, ProgressBar& bar) {
   if (o.labels.empty()) throw CLI::ValidationError("--labels", "vision training needs --labels");
   models::vision::VisionTrainOptions v;
   v.train_images = o.data;
@@ -57,7 +57,6 @@ int train_vision(const TrainCommandOptions& o, ProgressBar& bar) {
   models::Artifact a = models::vision::train_image_classifier(
       v, [&](const models::TrainProgress& p) { bar.update(p); }, &report);
   bar.finish();
-  models::write_artifact(o.out, a);
   std::printf("image classifier: %zu training images, %zu validation images\n",
               report.train_examples, report.validation_examples);
   std::printf("  validation accuracy          %.4f\n", report.validation_accuracy);
@@ -65,25 +64,10 @@ int train_vision(const TrainCommandOptions& o, ProgressBar& bar) {
               report.validation_ece, report.validation_ece_raw, report.temperature);
   std::printf("  training                     %.1f s wall, %.1f s CPU\n", report.train_seconds,
               report.train_cpu_seconds);
-  return 0;
+  return a;
 }
 
-void print_recsys_report(const models::recsys::RecsysReport& r, std::size_t k) {
-  std::printf("%-22s %10s %10s\n", "held-out metric", "model", "popularity");
-  if (r.model_errors) {
-    std::printf("%-22s %10.4f %10.4f\n", "RMSE", r.model_errors->rmse, r.baseline_errors.rmse);
-    std::printf("%-22s %10.4f %10.4f\n", "MAE", r.model_errors->mae, r.baseline_errors.mae);
-  }
-  auto row = [&](const char* name, double m, double b) {
-    std::printf("%-22s %10.4f %10.4f\n", (std::string(name) + "@" + std::to_string(k)).c_str(), m,
-                b);
-  };
-  row("precision", r.model_ranking.precision, r.baseline_ranking.precision);
-  row("recall", r.model_ranking.recall, r.baseline_ranking.recall);
-  row("NDCG", r.model_ranking.ndcg, r.baseline_ranking.ndcg);
-}
-
-int train_recsys(const TrainCommandOptions& o, ProgressBar& bar) {
+models::Artifact train_recsys(const TrainCommandOptions& o, ProgressBar& bar) {
   namespace rs = models::recsys;
   rs::Feedback feedback = rs::feedback_from_string(o.feedback);
   rs::TrainOptions t = feedback == rs::Feedback::kImplicit ? rs::TrainOptions::implicit_defaults()
@@ -98,12 +82,14 @@ int train_recsys(const TrainCommandOptions& o, ProgressBar& bar) {
   }
   t.validate();
   std::vector<datasets::Rating> ratings = datasets::load_ratings_csv(o.data);
-  std::vector<datasets::Rating> train = ratings;
+  std::vector<datasets::Rating> train;
   std::vector<datasets::Rating> test;
   if (o.holdout > 0) {
     rs::Split split = rs::random_split(ratings, o.holdout, o.seed);
     train = std::move(split.train);
     test = std::move(split.test);
+  } else {
+    train = std::move(ratings);
   }
   auto progress = [&](const rs::TrainProgress& p) {
     char detail[64];
@@ -128,8 +114,7 @@ int train_recsys(const TrainCommandOptions& o, ProgressBar& bar) {
     metrics["holdout_ndcg_at_10"] = r.model_ranking.ndcg;
     metrics["holdout_popularity_ndcg_at_10"] = r.baseline_ranking.ndcg;
   }
-  rs::save_model(o.out, model, t, metrics, models::sha256_file(o.data));
-  return 0;
+  return rs::to_artifact(model, t, metrics, models::sha256_file(o.data));
 }
 
 }  // namespace
@@ -176,16 +161,14 @@ int run_train(const TrainCommandOptions& o) {
   ProgressBar bar;
   auto started = std::chrono::steady_clock::now();
   try {
-    int rc = o.kind == "text"     ? train_text(o, bar)
-             : o.kind == "vision" ? train_vision(o, bar)
-                                  : train_recsys(o, bar);
-    if (rc == 0) {
-      models::Artifact written = models::read_artifact(o.out, o.kind);
-      print_written(
-          o.out, written,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    }
-    return rc;
+    models::Artifact a = o.kind == "text"     ? train_text(o, bar)
+                         : o.kind == "vision" ? train_vision(o, bar)
+                                              : train_recsys(o, bar);
+    models::write_artifact(o.out, a);
+    print_written(
+        o.out, a,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return 0;
   } catch (const std::exception& e) {
     bar.finish();
     std::fprintf(stderr, "tandem train: %s\n", e.what());

@@ -28,19 +28,20 @@ std::optional<core::ApiError> read_count(const json::object& o, std::string_view
   return std::nullopt;
 }
 
-// Top-level keys other than these are refused: a typo ("top-k") must not silently fall back to
-// the default.
+// Keys other than these are refused: a typo ("top-k") must not silently fall back to the
+// default. `prefix` is the object's own path ("input." for the input object, "" at the top).
 std::optional<core::ApiError> only_keys(const json::object& o,
-                                        std::initializer_list<std::string_view> allowed) {
+                                        std::initializer_list<std::string_view> allowed,
+                                        std::string_view prefix = "") {
   for (const auto& [key, value] : o) {
     bool known = false;
     for (auto a : allowed) known = known || key == a;
     if (!known) {
       std::string list;
       for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      return core::invalid_request(
-          std::string(key) + ": unknown field (this task takes " + list + ")", std::string(key),
-          "unknown_field");
+      std::string path = std::string(prefix) + std::string(key);
+      return core::invalid_request(path + ": unknown field (this task takes " + list + ")", path,
+                                   "unknown_field");
     }
   }
   return std::nullopt;
@@ -56,11 +57,7 @@ std::variant<TaskInput, core::ApiError> parse_text(const config::TaskConfig& tas
   const json::value* text = input;
   std::string path = "input";
   if (input->is_object()) {
-    if (auto e = only_keys(input->get_object(), {"text"})) {
-      e->message = "input." + e->message;
-      e->param = "input." + e->param;
-      return *e;
-    }
+    if (auto e = only_keys(input->get_object(), {"text"}, "input.")) return *e;
     text = core::find_member(input->get_object(), "text");
     path = "input.text";
     if (text == nullptr) return core::invalid_request(path + ": required field is missing", path);
@@ -106,11 +103,7 @@ std::variant<TaskInput, core::ApiError> parse_recsys(const config::TaskConfig& t
   }
   if (!input->is_object()) return wrong_type("input", "an object {\"user\": id}", *input);
   const json::object& io = input->get_object();
-  if (auto e = only_keys(io, {"user", "item"})) {
-    e->message = "input." + e->message;
-    e->param = "input." + e->param;
-    return *e;
-  }
+  if (auto e = only_keys(io, {"user", "item"}, "input.")) return *e;
   RecsysInput in;
   in.n = task.top_n;
   if (auto e = read_id(io, "input", "user", in.user)) return *e;
@@ -188,11 +181,7 @@ std::variant<TaskInput, core::ApiError> parse_vision_json(const config::TaskConf
   }
   if (!input->is_object()) return wrong_type("input", "an object {\"image\": base64}", *input);
   const json::object& io = input->get_object();
-  if (auto e = only_keys(io, {"image", "pixels"})) {
-    e->message = "input." + e->message;
-    e->param = "input." + e->param;
-    return *e;
-  }
+  if (auto e = only_keys(io, {"image", "pixels"}, "input.")) return *e;
   const json::value* image = core::find_member(io, "image");
   const json::value* pixels = core::find_member(io, "pixels");
   if ((image == nullptr) == (pixels == nullptr)) {
