@@ -2,6 +2,7 @@
 // The validated, typed form of tandem.toml. Nothing downstream reads TOML: they read these structs.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,7 @@ struct LocalModelConfig {
 
 struct ProviderConfig {
   std::string name;
-  std::string kind;  // "openai" or "local"
+  std::string kind;  // "openai", "local" or "replay"
   Url base_url;
   std::string api_key;  // resolved from api_key_env; empty for none. Never logged.
   Millis connect_timeout{5'000};
@@ -68,6 +69,9 @@ struct ProviderConfig {
   std::string ca_file;                         // extra CA bundle (PEM), e.g. for a private upstream
   core::Price price;                           // default for routes that do not set their own
   std::vector<LocalModelConfig> local_models;  // kind "local"
+  // kind "replay": recorded answers (a RouterBench CSV, or a folder of RouteLLM CSVs).
+  std::string replay_data;    // resolved against the config file's folder
+  std::string replay_format;  // "routerbench" or "routellm"; empty: detected from the header
 
   const LocalModelConfig* find_local_model(std::string_view name) const;
 };
@@ -87,11 +91,94 @@ struct ModelConfig {
   bool embeddings = false;          // served on /v1/embeddings instead of chat
 };
 
-// A tailored task: a trained model artifact (`tandem train`) served on POST /v1/tasks/<name>.
+// One few-shot example of an LLM variant: the input (the same shape as a request's input) and
+// the answer the model should give (for a label-set task, the label).
+struct ExampleConfig {
+  std::string input_json;   // a JSON object, e.g. {"text": "great value"}
+  std::string output_json;  // a JSON value: "positive", or an object for a schema task
+};
+
+// One way to do a task (see ../shared/DESIGN.md, "Variant").
+struct VariantConfig {
+  std::string name;
+  std::string kind;  // "tailored" or "llm"
+
+  // kind "tailored": a `tandem train` artifact whose kind matches the task's input kind.
+  std::string artifact;  // resolved against the config file's folder
+
+  // kind "llm": a [models.<name>] chat model (its routes are its providers and fallbacks).
+  std::string model;
+  std::string system_template;  // Jinja; may be empty
+  std::string user_template;    // Jinja; `template` or `template_file` (required)
+  std::vector<ExampleConfig> examples;  // `examples` inline, or `examples_file` (JSONL)
+  int retrieve_examples = 0;  // > 0: the k examples nearest the input (by embedding), else all
+  std::string embedder = "glove";  // "glove" or an embeddings [models.<name>]
+  int max_prompt_tokens = 0;       // 0: no budget; few-shot examples are trimmed first
+  double temperature = 0.0;
+  double top_p = 1.0;
+  int max_tokens = 256;
+  std::int64_t seed = -1;  // -1: the provider's choice
+  std::string lora;        // local models: an adapter name
+  // How a label-set answer gets its confidence: "logprobs" (token probabilities, where the
+  // provider gives them), "agreement" (share of `samples` answers that agree), or "none".
+  std::string confidence = "logprobs";
+  int samples = 5;
+};
+
+// A rule of a task's decision table: when every condition it sets holds for the request's
+// context, the request runs `use` (in order: the first answers, the rest are its fallbacks).
+struct RuleConfig {
+  std::vector<std::string> stakes;     // "low", "medium", "high"; empty: any
+  std::optional<bool> explain;         // the request needs an explanation
+  std::vector<std::string> resources;  // "low", "normal"; empty: any
+  std::optional<int> latency_budget_below_ms;  // the request's budget is below this
+  std::optional<std::size_t> input_chars_above;
+  std::optional<std::size_t> input_chars_below;
+  std::vector<std::string> languages;  // ISO 639-1 codes; empty: any
+  std::vector<std::string> use;        // variant names
+};
+
+struct PolicyConfig {
+  // "single" (the first variant), "cascade" (cheapest first, escalate when unsure), "split"
+  // (weighted, sticky per user), "router" (a learned router picks one variant per request).
+  std::string kind = "single";
+  std::vector<std::string> variants;  // order matters: cascade stages, split arms, candidates
+  std::vector<double> thresholds;     // cascade: one per stage but the last
+  std::string thresholds_file;        // cascade: fitted thresholds (JSON), overrides thresholds
+  std::vector<double> weights;        // split: one per arm
+  std::string router;                 // router: artifact of `tandem train router`
+  double cost_weight = 0.5;           // router: 0 = best quality, 1 = cheapest
+  std::vector<std::string> fallback;  // variants tried, in order, when the chosen one fails
+};
+
+// `tandem distill`: the recorded answers of `teacher` become a tailored model that joins the
+// cascade as its cheap first stage once it agrees with the teacher often enough.
+struct DistillConfig {
+  std::string teacher;       // an llm variant
+  std::string artifact;      // where the distilled model is written (and read at start)
+  double agreement = 0.95;   // required agreement with the teacher on the answers it accepts
+  std::size_t min_records = 200;
+};
+
+// A task served on POST /v1/tasks/<name>. The short form (`kind` + `model`) is one tailored
+// model; the long form declares a contract, variants and a policy.
 struct TaskConfig {
   std::string name;
-  std::string kind;   // "text", "recsys" or "vision"; must match the artifact's kind
-  std::string model;  // artifact path, resolved against the config file's folder
+  // The input kind: "text", "recsys" or "vision". Tailored variants must match it; LLM variants
+  // need "text".
+  std::string kind;
+  std::string model;  // short form: artifact path (becomes the variant "model")
+  // The output contract: "labels" (one of `labels`), "json" (matches `schema`), "ranked"
+  // (recsys items) or "text" (free text).
+  std::string contract;
+  std::vector<std::string> labels;
+  std::string schema_json;                // contract "json": a JSON schema (inline or file)
+  std::vector<std::string> input_fields;  // the fields a text input may carry (default: text)
+  std::vector<VariantConfig> variants;
+  PolicyConfig policy;
+  std::vector<RuleConfig> rules;
+  std::optional<DistillConfig> distill;
+  std::string record;  // JSONL file every answer is appended to (empty: none)
   // text: explanation tokens returned by default (a request may ask for 0 to 50).
   int explain = 5;
   // recsys: items returned by default and at most; unknown users get the most popular items
@@ -102,6 +189,8 @@ struct TaskConfig {
   // vision: labels returned by default; the largest image accepted (encoded bytes).
   int top_k = 3;
   std::size_t max_image_bytes = 4 << 20;
+
+  const VariantConfig* find_variant(std::string_view name) const;
 };
 
 struct ClientKey {

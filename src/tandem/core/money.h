@@ -14,6 +14,9 @@ struct Price {
   std::int64_t output_micro_usd_per_mtok = 0;
   // Local models: what an hour of the machine's compute costs, charged by measured decode time.
   std::int64_t compute_micro_usd_per_hour = 0;
+  // A fixed price per call, on top of the token prices (replayed models that record
+  // correctness only are priced this way).
+  std::int64_t request_micro_usd = 0;
 };
 
 // Cost of a call in pico-USD (saturating at INT64_MAX rather than overflowing).

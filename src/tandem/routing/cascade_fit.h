@@ -1,0 +1,50 @@
+#pragma once
+// Cascades: variants ordered cheapest first; each answer is accepted when its calibrated
+// confidence clears that stage's threshold, else the next stage runs (the last stage's answer is
+// always accepted). This file simulates a cascade over recorded outcomes and fits its thresholds
+// offline to a target: the highest accuracy under a cost budget, or the lowest cost at a
+// required accuracy. Pure computation, no I/O.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::routing {
+
+// What one stage did (or would do) for one query.
+struct StageOutcome {
+  double confidence = 0;  // calibrated probability that the answer is right
+  bool correct = false;   // for distillation: agrees with the teacher
+  double cost = 0;        // USD (or any unit, the same for every stage)
+  bool available = true;  // false: the stage has no answer for this query (it is skipped)
+};
+
+// One query: one outcome per stage, in cascade order.
+using CascadeSample = std::vector<StageOutcome>;
+
+struct CascadeTarget {
+  enum class Kind { max_accuracy_under_budget, min_cost_at_accuracy };
+  Kind kind = Kind::min_cost_at_accuracy;
+  double value = 0;  // the budget (mean cost per query) or the required accuracy
+};
+
+struct CascadeResult {
+  std::vector<double> thresholds;  // one per stage but the last
+  double accuracy = 0;
+  double mean_cost = 0;            // every stage that ran is paid
+  std::vector<double> stage_share;  // share of queries answered by each stage
+  bool target_met = false;          // fit_cascade only
+};
+
+// Runs the cascade with these thresholds over the samples.
+CascadeResult simulate_cascade(const std::vector<CascadeSample>& samples,
+                               const std::vector<double>& thresholds);
+
+// The thresholds that best meet the target; when no setting meets it, the closest one
+// (target_met false). Throws std::invalid_argument on empty or ragged samples.
+CascadeResult fit_cascade(const std::vector<CascadeSample>& samples, const CascadeTarget& target);
+
+// Every Pareto-optimal (cost, accuracy) setting found by the search, by increasing cost: the
+// cascade's cost-accuracy curve.
+std::vector<CascadeResult> cascade_frontier(const std::vector<CascadeSample>& samples);
+
+}  // namespace tandem::routing
