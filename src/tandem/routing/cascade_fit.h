@@ -28,7 +28,9 @@ struct CascadeTarget {
 };
 
 struct CascadeResult {
-  std::vector<double> thresholds;  // one per stage but the last
+  // One per stage but the last: an answer is accepted when confidence >= threshold; 0 accepts
+  // every answer of the stage, +infinity none.
+  std::vector<double> thresholds;
   double accuracy = 0;
   double mean_cost = 0;            // every stage that ran is paid
   std::vector<double> stage_share;  // share of queries answered by each stage
@@ -40,7 +42,11 @@ CascadeResult simulate_cascade(const std::vector<CascadeSample>& samples,
                                const std::vector<double>& thresholds);
 
 // The thresholds that best meet the target; when no setting meets it, the closest one
-// (target_met false). Throws std::invalid_argument on empty or ragged samples.
+// (target_met false). Throws std::invalid_argument on empty or ragged samples, or a confidence
+// outside [0, 1]. The search: each threshold takes one of up to 64 quantiles of its stage's
+// confidences (every distinct value when there are fewer), 0 or +infinity; up to 3 stages every
+// combination is simulated (exact), beyond that coordinate descent on accuracy - price * cost
+// over a sweep of prices finds the front.
 CascadeResult fit_cascade(const std::vector<CascadeSample>& samples, const CascadeTarget& target);
 
 // Every Pareto-optimal (cost, accuracy) setting found by the search, by increasing cost: the
