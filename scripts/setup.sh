@@ -11,6 +11,7 @@ PACKAGES=(
   libssl-dev libtomlplusplus-dev libcli11-dev libre2-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev libeigen3-dev zlib1g-dev libsqlite3-dev
   libfasttext-dev libdlib-dev libpng-dev libjpeg-dev libblas-dev liblapack-dev libopenblas0-pthread
+  libhnswlib-dev
   nginx-light wrk curl ca-certificates openssl
 )
 
