@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tandem/cli/eval_command.h"
+#include "tandem/cli/eval_task_command.h"
 #include "tandem/cli/finetune_command.h"
 #include "tandem/cli/models_command.h"
 #include "tandem/cli/serve_command.h"
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
   // main, and falls back to its slowest ones on CPUs it does not know: restart once with the
   // right OPENBLAS_CORETYPE (a no-op when its own choice stands). See blas_threads.h.
   tandem::models::vision::reexec_for_openblas_core(argv);
+  // `tandem train router` and `tandem eval --task` (offline routing) have their own parsers.
+  if (auto rc = tandem::cli::run_routing_command(argc, argv)) return *rc;
   CLI::App app{"Tandem: LLMs and tailored task models behind one OpenAI-compatible API"};
   app.require_subcommand(1);
 

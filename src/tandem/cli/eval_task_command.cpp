@@ -1,0 +1,522 @@
+#include "tandem/cli/eval_task_command.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "tandem/cli/curve_svg.h"
+#include "tandem/cli/train_router_command.h"
+#include "tandem/config/config_loader.h"
+#include "tandem/datasets/dataset_error.h"
+#include "tandem/datasets/routing_data.h"
+#include "tandem/models/artifact.h"
+#include "tandem/routing/cascade_fit.h"
+#include "tandem/routing/cost_curve.h"
+#include "tandem/routing/learned_router.h"
+
+namespace tandem::cli {
+namespace {
+
+// A problem with the task, its config or its data: one line on stderr, exit code 2.
+class EvalError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ReplayVariant {
+  std::string name;    // the task's variant
+  std::string column;  // the recorded model (the route's `model`)
+  const config::ProviderConfig* provider = nullptr;
+  double price_usd = 0;  // per call, for queries without a recorded cost
+  std::size_t data_index = 0;
+};
+
+std::string join(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+std::vector<ReplayVariant> resolve_variants(const config::Config& cfg,
+                                            const config::TaskConfig& task,
+                                            const std::vector<std::string>& names) {
+  std::vector<ReplayVariant> out;
+  for (const auto& name : names) {
+    const config::VariantConfig* v = task.find_variant(name);
+    if (v == nullptr) throw EvalError("task '" + task.name + "' has no variant '" + name + "'");
+    if (v->kind != "llm") {
+      throw EvalError("variant '" + name + "' of task '" + task.name + "' is " + v->kind +
+                      ": evaluation by replay runs llm variants on replay providers only");
+    }
+    const config::ModelConfig* model = cfg.find_model(v->model);
+    if (model == nullptr || model->routes.empty()) {
+      throw EvalError("variant '" + name + "': no [models." + v->model + "] with a route");
+    }
+    const config::RouteConfig& route = model->routes.front();
+    const config::ProviderConfig& provider = cfg.providers.at(route.provider_index);
+    if (provider.kind != "replay") {
+      throw EvalError("variant '" + name + "': model '" + v->model + "' is served by provider '" +
+                      provider.name + "' of kind " + provider.kind +
+                      ", not replay (evaluation by replay needs recorded answers)");
+    }
+    ReplayVariant rv;
+    rv.name = name;
+    rv.column = route.model;
+    rv.provider = &provider;
+    const std::int64_t micro = route.price.request_micro_usd > 0 ? route.price.request_micro_usd
+                                                                 : provider.price.request_micro_usd;
+    rv.price_usd = static_cast<double>(micro) / 1e6;
+    out.push_back(std::move(rv));
+  }
+  return out;
+}
+
+std::string fmt_cost(double usd) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3e", usd);
+  return buf;
+}
+
+void print_point(const char* label, const routing::CurvePoint& p, std::size_t queries,
+                 const std::vector<ReplayVariant>& variants, bool shares) {
+  std::printf("%-44s %8.4f %12s %12s", label, p.accuracy, fmt_cost(p.mean_cost).c_str(),
+              fmt_cost(p.mean_cost * static_cast<double>(queries)).c_str());
+  if (shares && !p.share.empty()) {
+    std::printf("  ");
+    for (std::size_t i = 0; i < variants.size(); ++i) {
+      if (p.share[i] > 0) std::printf(" %s %.0f%%", variants[i].name.c_str(), 100 * p.share[i]);
+    }
+  }
+  std::printf("\n");
+}
+
+std::string pct(const std::optional<double>& v) {
+  if (!v) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100 * *v);
+  return buf;
+}
+
+}  // namespace
+
+int run_eval_task(const EvalTaskOptions& o) {
+  try {
+    const config::LoadResult loaded =
+        config::load_config_file(o.config, config::process_environment());
+    if (!loaded.config) {
+      for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+      return 2;
+    }
+    const config::Config& cfg = *loaded.config;
+    const config::TaskConfig* task = cfg.find_task(o.task);
+    if (task == nullptr) {
+      std::vector<std::string> names;
+      for (const auto& t : cfg.tasks) names.push_back(t.name);
+      throw EvalError("no task '" + o.task + "' in " + o.config +
+                      (names.empty() ? " (it has no tasks)" : " (its tasks: " + join(names) + ")"));
+    }
+    const config::PolicyConfig& policy = task->policy;
+    std::vector<std::string> names = policy.variants;
+    if (names.empty()) {
+      if (task->variants.empty()) throw EvalError("task '" + o.task + "' has no variants");
+      names = {task->variants.front().name};
+    }
+    if (policy.kind == "single") names.resize(1);
+    std::vector<ReplayVariant> variants = resolve_variants(cfg, *task, names);
+
+    // The data: --data, else the first variant's replay provider's.
+    const std::string data = o.data.empty() ? variants.front().provider->replay_data : o.data;
+    const std::string format =
+        o.format.empty() && o.data.empty() ? variants.front().provider->replay_format : o.format;
+    if (o.data.empty()) {
+      for (const auto& v : variants) {
+        if (v.provider->replay_data != data) {
+          throw EvalError("the variants' replay providers read different data (" + data + " and " +
+                          v.provider->replay_data + "): give one with --data");
+        }
+      }
+    }
+    const datasets::RecordedSet set = datasets::load_recorded_set(data, format);
+    for (auto& v : variants) {
+      const auto m = set.find_model(v.column);
+      if (!m) {
+        throw EvalError("variant '" + v.name + "' replays model '" + v.column + "', which " + data +
+                        " does not hold (its models: " + join(set.models) + ")");
+      }
+      v.data_index = *m;
+    }
+
+    // The queries evaluated: the test split (when asked) where every variant has a score.
+    const std::size_t nv = variants.size();
+    routing::OutcomeTable table;
+    table.models = nv;
+    std::vector<const datasets::RecordedQuery*> queries;
+    std::size_t missing = 0, priced = 0, out_of_split = 0;
+    for (const auto& q : set.queries) {
+      if (o.test_share > 0 && !datasets::in_test_split(q.prompt, o.test_share, o.seed)) {
+        ++out_of_split;
+        continue;
+      }
+      bool complete = true;
+      for (const auto& v : variants) complete = complete && q.answers[v.data_index].score;
+      if (!complete) {
+        ++missing;
+        continue;
+      }
+      queries.push_back(&q);
+      for (const auto& v : variants) {
+        const datasets::RecordedAnswer& a = q.answers[v.data_index];
+        table.score.push_back(std::clamp(*a.score, 0.0, 1.0));
+        if (a.cost_usd) {
+          table.cost.push_back(*a.cost_usd);
+        } else {
+          table.cost.push_back(v.price_usd);
+          ++priced;
+        }
+      }
+    }
+    if (queries.empty()) throw EvalError("no query to evaluate in " + data);
+    const std::size_t n = queries.size();
+    std::printf("task %s, policy %s over %s: %zu queries", o.task.c_str(), policy.kind.c_str(),
+                data.c_str(), n);
+    if (o.test_share > 0) {
+      std::printf(" (test split %.2f, seed %llu; %zu others left out)", o.test_share,
+                  static_cast<unsigned long long>(o.seed), out_of_split);
+    }
+    std::printf("\n");
+    if (missing > 0) {
+      std::printf("%zu queries skipped: a variant has no recorded answer (missing, not wrong)\n",
+                  missing);
+    }
+    if (priced > 0) {
+      std::printf("%zu answers priced by their route's request_price (no recorded cost)\n", priced);
+    }
+
+    // The router's predictions, when the policy has one (router and cascade policies).
+    std::optional<routing::RouterModel> router;
+    std::vector<std::vector<double>> p(n);  // per query, per variant
+    if (!policy.router.empty()) {
+      router = routing::RouterModel::load(policy.router);
+      std::vector<std::size_t> idx;
+      for (const auto& v : variants) {
+        const auto& rm = router->models();
+        const auto it = std::find(rm.begin(), rm.end(), v.column);
+        if (it == rm.end()) {
+          throw EvalError("router " + policy.router + " has no head for model '" + v.column +
+                          "' (variant '" + v.name + "'); it knows: " + join(rm));
+        }
+        idx.push_back(static_cast<std::size_t>(it - rm.begin()));
+      }
+      for (std::size_t q = 0; q < n; ++q) {
+        const std::vector<double> all = router->predict(queries[q]->prompt);
+        for (std::size_t i : idx) p[q].push_back(all[i]);
+      }
+    } else if (policy.kind == "router" || policy.kind == "cascade") {
+      throw EvalError("a " + policy.kind + " policy over replay needs `router` (the confidence " +
+                      "of a replayed answer is the router's P(correct))");
+    }
+
+    std::vector<routing::CurvePoint> singles;
+    for (std::size_t i = 0; i < nv; ++i) singles.push_back(routing::single_model(table, i));
+    const routing::CurvePoint oracle = routing::oracle(table);
+    std::size_t best_single = 0;
+    for (std::size_t i = 1; i < nv; ++i) {
+      if (singles[i].accuracy > singles[best_single].accuracy ||
+          (singles[i].accuracy == singles[best_single].accuracy &&
+           singles[i].mean_cost < singles[best_single].mean_cost)) {
+        best_single = i;
+      }
+    }
+
+    // The policy's own point and its curve.
+    routing::CurvePoint point;
+    std::vector<routing::CurvePoint> curve;
+    std::string curve_name;
+    std::vector<double> strong_score;  // two variants: the policy's ranking for CPT
+    if (policy.kind == "single") {
+      point = singles[0];
+    } else if (policy.kind == "split") {
+      double total = 0;
+      for (double w : policy.weights) total += w;
+      point.share.assign(nv, 0);
+      for (std::size_t i = 0; i < nv; ++i) {
+        const double w = policy.weights.at(i) / total;  // in expectation over the random split
+        point.accuracy += w * singles[i].accuracy;
+        point.mean_cost += w * singles[i].mean_cost;
+        point.share[i] = w;
+      }
+    } else if (policy.kind == "router") {
+      // The costs the router weighs: the route's price per call, else the mean recorded cost in
+      // the router's training data, else the mean here.
+      std::vector<double> costs(nv);
+      for (std::size_t i = 0; i < nv; ++i) {
+        const auto& rm = router->models();
+        const auto r = static_cast<std::size_t>(
+            std::find(rm.begin(), rm.end(), variants[i].column) - rm.begin());
+        costs[i] = variants[i].price_usd > 0     ? variants[i].price_usd
+                   : router->mean_costs()[r] > 0 ? router->mean_costs()[r]
+                                                 : singles[i].mean_cost;
+      }
+      auto at_knob = [&](double w) {
+        std::vector<std::size_t> choices(n);
+        for (std::size_t q = 0; q < n; ++q) {
+          choices[q] = routing::RouterModel::choose_model(p[q], w, costs, router->rule());
+        }
+        return routing::evaluate_choices(table, choices, w);
+      };
+      point = at_knob(policy.cost_weight);
+      const int steps = std::max(o.knob_steps, 2);
+      for (int k = 0; k < steps; ++k) curve.push_back(at_knob(k / double(steps - 1)));
+      curve_name = "router (cost_weight 0..1)";
+      if (nv == 2) {
+        const std::size_t strong = singles[1].accuracy >= singles[0].accuracy ? 1 : 0;
+        for (std::size_t q = 0; q < n; ++q) {
+          strong_score.push_back(p[q][strong] - p[q][1 - strong]);
+        }
+      }
+    } else if (policy.kind == "cascade") {
+      std::vector<routing::CascadeSample> samples(n);
+      for (std::size_t q = 0; q < n; ++q) {
+        for (std::size_t s = 0; s < nv; ++s) {
+          samples[q].push_back({p[q][s], table.score_at(q, s) >= 0.5, table.cost_at(q, s), true});
+        }
+      }
+      std::vector<double> thresholds = policy.thresholds;
+      if (thresholds.size() + 1 != nv) {
+        std::printf(
+            "(the policy's thresholds_file is not read here: the fitted thresholds "
+            "below stand in for it)\n");
+      }
+      const auto front = routing::cascade_frontier(samples);
+      for (const auto& r : front) {
+        routing::CurvePoint c;
+        c.accuracy = r.accuracy;
+        c.mean_cost = r.mean_cost;
+        c.share = r.stage_share;
+        curve.push_back(c);
+      }
+      curve_name = "cascade (fitted thresholds)";
+      const routing::CascadeResult fit = routing::fit_cascade(
+          samples,
+          {routing::CascadeTarget::Kind::min_cost_at_accuracy, singles[best_single].accuracy});
+      if (thresholds.size() + 1 != nv) thresholds = fit.thresholds;
+      const routing::CascadeResult own = routing::simulate_cascade(samples, thresholds);
+      point.accuracy = own.accuracy;
+      point.mean_cost = own.mean_cost;
+      point.share = own.stage_share;
+      std::printf("fitted thresholds for the lowest cost at the best variant's accuracy (%.4f): ",
+                  singles[best_single].accuracy);
+      for (double t : fit.thresholds) std::printf("%.4f ", t);
+      std::printf("-> accuracy %.4f, cost %s per query%s\n", fit.accuracy,
+                  fmt_cost(fit.mean_cost).c_str(), fit.target_met ? "" : " (target not met)");
+      if (nv == 2) {
+        for (std::size_t q = 0; q < n; ++q) strong_score.push_back(1 - p[q][0]);
+      }
+    } else {
+      throw EvalError("policy kind '" + policy.kind + "' cannot be evaluated by replay");
+    }
+
+    // The report.
+    std::printf("\n%-44s %8s %12s %12s   %s\n", "", "accuracy", "USD/query", "USD total", "calls");
+    print_point(("policy " + policy.kind).c_str(), point, n, variants, true);
+    const auto random_at_point = routing::random_router_accuracy(singles, point.mean_cost);
+    if (random_at_point) {
+      routing::CurvePoint r;
+      r.accuracy = *random_at_point;
+      r.mean_cost = point.mean_cost;
+      print_point("random router at equal cost", r, n, variants, false);
+    }
+    print_point("oracle (cheapest correct variant)", oracle, n, variants, true);
+    for (std::size_t i = 0; i < nv; ++i) {
+      print_point(("variant " + variants[i].name + " (" + variants[i].column + ")").c_str(),
+                  singles[i], n, variants, false);
+    }
+
+    if (!curve.empty()) {
+      const double lo = std::min_element(singles.begin(), singles.end(), [](auto& a, auto& b) {
+                          return a.mean_cost < b.mean_cost;
+                        })->mean_cost;
+      const double hi = singles[best_single].mean_cost;
+      std::printf("\n%s: %zu points", curve_name.c_str(), curve.size());
+      if (hi > lo) {
+        std::printf(
+            "; mean accuracy over costs [cheapest, best variant]: %.4f (random router "
+            "%.4f)",
+            routing::area_under_curve(curve, lo, hi), routing::area_under_curve(singles, lo, hi));
+      }
+      std::printf("\n");
+      const auto reach = routing::cheapest_reaching(curve, singles[best_single].accuracy);
+      if (reach) {
+        std::printf(
+            "best variant's accuracy (%s, %.4f) reached at %s per query = %.1f%% of its "
+            "cost (random router: 100%%)\n",
+            variants[best_single].name.c_str(), singles[best_single].accuracy,
+            fmt_cost(reach->mean_cost).c_str(),
+            100 * reach->mean_cost / singles[best_single].mean_cost);
+      } else {
+        std::printf("best variant's accuracy (%s, %.4f) is not reached on the curve\n",
+                    variants[best_single].name.c_str(), singles[best_single].accuracy);
+      }
+      for (double share : {0.3, 0.5}) {
+        const double budget = share * singles[best_single].mean_cost;
+        const routing::CurvePoint* best = nullptr;
+        for (const auto& c : curve) {
+          if (c.mean_cost <= budget && (!best || c.accuracy > best->accuracy)) best = &c;
+        }
+        if (best) {
+          std::printf(
+              "at <= %.0f%% of the best variant's cost: accuracy %.4f (random router "
+              "%.4f)\n",
+              100 * share, best->accuracy,
+              routing::random_router_accuracy(singles, budget).value_or(NAN));
+        }
+      }
+    }
+    if (nv == 2 && !strong_score.empty()) {
+      const std::size_t strong = singles[1].accuracy >= singles[0].accuracy ? 1 : 0;
+      const std::size_t weak = 1 - strong;
+      std::printf("\nweak %s %.4f, strong %s %.4f: share of calls to the strong model needed\n",
+                  variants[weak].name.c_str(), singles[weak].accuracy,
+                  variants[strong].name.c_str(), singles[strong].accuracy);
+      for (double x : {0.5, 0.8}) {
+        const auto cpt = routing::call_performance_threshold(table, weak, strong, strong_score, x);
+        std::printf("CPT(%.0f%%): %s %s, random router %.1f%%\n", 100 * x, policy.kind.c_str(),
+                    pct(cpt).c_str(), 100 * x);
+      }
+    }
+
+    if (!o.csv.empty()) {
+      std::ofstream out(o.csv, std::ios::trunc);
+      if (!out) throw EvalError("cannot write " + o.csv);
+      out << "series,knob,accuracy,mean_cost_usd,total_cost_usd";
+      for (const auto& v : variants) out << ",share:" << v.name;
+      out << "\n";
+      auto row = [&](const std::string& series, const routing::CurvePoint& c) {
+        out << series << "," << c.knob << "," << c.accuracy << "," << c.mean_cost << ","
+            << c.mean_cost * static_cast<double>(n);
+        for (std::size_t i = 0; i < nv; ++i) out << "," << (i < c.share.size() ? c.share[i] : 0);
+        out << "\n";
+      };
+      out.precision(10);
+      row("policy", point);
+      for (const auto& c : curve) row(policy.kind, c);
+      for (std::size_t i = 0; i < nv; ++i) row("single:" + variants[i].name, singles[i]);
+      row("oracle", oracle);
+      for (const auto& c : curve) {
+        if (auto r = routing::random_router_accuracy(singles, c.mean_cost)) {
+          routing::CurvePoint rp;
+          rp.accuracy = *r;
+          rp.mean_cost = c.mean_cost;
+          row("random", rp);
+        }
+      }
+      if (!out) throw EvalError("cannot write " + o.csv);
+      std::printf("wrote %s\n", o.csv.c_str());
+    }
+    if (!o.plot.empty()) {
+      Plot plot;
+      plot.title = "task " + o.task + ": cost vs accuracy (" + std::to_string(n) + " queries)";
+      plot.x_label = "mean cost per query (USD)";
+      plot.y_label = "accuracy";
+      double lo = oracle.mean_cost, hi = oracle.mean_cost;
+      for (const auto& s : singles) lo = std::min(lo, s.mean_cost), hi = std::max(hi, s.mean_cost);
+      plot.log_x = lo > 0 && hi / lo > 20;
+      if (!curve.empty()) {
+        PlotSeries s{curve_name, {}, true, false, "#1f77b4", false};
+        for (const auto& c : routing::pareto_front(curve)) {
+          s.points.emplace_back(c.mean_cost, c.accuracy);
+        }
+        plot.series.push_back(std::move(s));
+      }
+      PlotSeries random{"random router (best mixture)", {}, true, false, "#7f7f7f", true};
+      for (int k = 0; k <= 200; ++k) {
+        const double c =
+            plot.log_x ? lo * std::pow(hi / lo, k / 200.0) : lo + (hi - lo) * k / 200.0;
+        if (auto r = routing::random_router_accuracy(singles, c)) random.points.emplace_back(c, *r);
+      }
+      plot.series.push_back(std::move(random));
+      static const char* colors[] = {"#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                                     "#e377c2", "#bcbd22", "#17becf", "#d62728"};
+      for (std::size_t i = 0; i < nv; ++i) {
+        plot.series.push_back({variants[i].name,
+                               {{singles[i].mean_cost, singles[i].accuracy}},
+                               false,
+                               true,
+                               colors[i % 8],
+                               false});
+      }
+      plot.series.push_back(
+          {"oracle", {{oracle.mean_cost, oracle.accuracy}}, false, true, "black", false});
+      plot.series.push_back({"policy (" + policy.kind + ")",
+                             {{point.mean_cost, point.accuracy}},
+                             false,
+                             false,
+                             "#d62728",
+                             false});
+      std::ofstream out(o.plot, std::ios::trunc);
+      out << render_svg(plot);
+      if (!out) throw EvalError("cannot write " + o.plot);
+      std::printf("wrote %s\n", o.plot.c_str());
+    }
+    return 0;
+  } catch (const EvalError& e) {
+    std::fprintf(stderr, "tandem eval --task: %s\n", e.what());
+    return 2;
+  } catch (const datasets::DatasetError& e) {
+    std::fprintf(stderr, "tandem eval --task: %s\n", e.what());
+  } catch (const models::ArtifactError& e) {
+    std::fprintf(stderr, "tandem eval --task: %s\n", e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tandem eval --task: %s\n", e.what());
+  }
+  return 1;
+}
+
+int eval_task_main(int argc, char** argv) {
+  CLI::App app{"Evaluate a task's policy offline by replaying recorded LLM answers", "tandem eval"};
+  EvalTaskOptions o;
+  app.add_option("--task", o.task, "The task (tandem.toml [tasks.<name>])")->required();
+  app.add_option("-c,--config", o.config, "Config file (TOML)")
+      ->check(CLI::ExistingFile)
+      ->capture_default_str();
+  app.add_option("-d,--data", o.data, "Recorded answers (default: the replay provider's data)")
+      ->check(CLI::ExistingPath);
+  app.add_option("--format", o.format, "routerbench or routellm (default: detected)")
+      ->check(CLI::IsMember({"routerbench", "routellm"}));
+  app.add_option("--test-share", o.test_share,
+                 "Evaluate on this share of prompts (the split train router --test-share left "
+                 "out)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--seed", o.seed, "Seed of the split")->capture_default_str();
+  app.add_option("--csv", o.csv, "Write the cost-accuracy curve as CSV");
+  app.add_option("--plot", o.plot, "Write the cost-accuracy plot as SVG");
+  app.add_option("--knob-steps", o.knob_steps, "Router: cost_weight values swept from 0 to 1")
+      ->check(CLI::Range(2, 100000))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return run_eval_task(o);
+}
+
+std::optional<int> run_routing_command(int argc, char** argv) {
+  if (argc >= 3 && std::strcmp(argv[1], "train") == 0 && std::strcmp(argv[2], "router") == 0) {
+    return train_router_main(argc - 2, argv + 2);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "eval") == 0) {
+    for (int i = 2; i < argc; ++i) {
+      if (std::strcmp(argv[i], "--task") == 0 || std::strncmp(argv[i], "--task=", 7) == 0) {
+        return eval_task_main(argc - 1, argv + 1);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace tandem::cli
