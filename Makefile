@@ -48,6 +48,10 @@ bench-local: build
 bench-tasks: build
 	bench/tasks/run.sh
 
+.PHONY: bench-routing
+bench-routing: build
+	bench/routing/run.sh
+
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h')
 
