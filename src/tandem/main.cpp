@@ -5,6 +5,7 @@
 #include "tandem/cli/eval_task_command.h"
 #include "tandem/cli/finetune_command.h"
 #include "tandem/cli/models_command.h"
+#include "tandem/cli/prompt_command.h"
 #include "tandem/cli/serve_command.h"
 #include "tandem/cli/test_model_command.h"
 #include "tandem/cli/train_command.h"
@@ -103,6 +104,9 @@ int main(int argc, char** argv) {
   tandem::cli::EvalCommandOptions eval;
   tandem::cli::add_eval_command(app, eval);
 
+  tandem::cli::PromptRenderOptions prompt_render;
+  tandem::cli::add_prompt_command(app, prompt_render);
+
   app.add_subcommand("version", "Print the version")->callback([] { std::puts("tandem 0.1.0"); });
 
   CLI11_PARSE(app, argc, argv);
@@ -113,5 +117,6 @@ int main(int argc, char** argv) {
   if (models_list_cmd->parsed()) return tandem::cli::run_models_list(model_paths);
   if (app.got_subcommand("train")) return tandem::cli::run_train(train);
   if (app.got_subcommand("eval")) return tandem::cli::run_eval(eval);
+  if (app.got_subcommand("prompt")) return tandem::cli::run_prompt_render(prompt_render);
   return 0;
 }

@@ -1,0 +1,182 @@
+#include "tandem/cli/prompt_command.h"
+
+#include <chat.h>
+#include <common.h>
+#include <llama.h>
+#include <CLI/CLI.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <variant>
+
+#include "tandem/config/config_loader.h"
+#include "tandem/core/json_util.h"
+#include "tandem/llm/backend.h"
+#include "tandem/prompts/prompt_builder.h"
+
+namespace tandem::cli {
+
+namespace {
+
+// Counts prompt tokens as the local provider will see them: the model's chat template with the
+// generation prompt, tokenised with special tokens parsed. Only the vocabulary is loaded (no
+// weights), so this is quick even for a large model.
+class LocalTokenCounter {
+ public:
+  explicit LocalTokenCounter(const std::string& path) {
+    llm::ensure_backend();
+    llama_model_params params = llama_model_default_params();
+    params.vocab_only = true;
+    model_ = llama_model_load_from_file(path.c_str(), params);
+    if (model_ == nullptr) {
+      throw std::runtime_error(path + ": llama.cpp could not load the model's vocabulary");
+    }
+    templates_ = common_chat_templates_init(model_, "");
+  }
+  ~LocalTokenCounter() {
+    templates_.reset();
+    if (model_ != nullptr) llama_model_free(model_);
+  }
+  LocalTokenCounter(const LocalTokenCounter&) = delete;
+  LocalTokenCounter& operator=(const LocalTokenCounter&) = delete;
+
+  std::size_t count(std::span<const prompts::ChatMessage> messages) const {
+    common_chat_templates_inputs inputs;
+    inputs.use_jinja = true;
+    inputs.add_generation_prompt = true;
+    for (const auto& m : messages) {
+      common_chat_msg msg;
+      msg.role = m.role;
+      msg.content = m.content;
+      inputs.messages.push_back(std::move(msg));
+    }
+    std::string prompt = common_chat_templates_apply(templates_.get(), inputs).prompt;
+    return common_tokenize(llama_model_get_vocab(model_), prompt, true, true).size();
+  }
+
+ private:
+  llama_model* model_ = nullptr;
+  common_chat_templates_ptr templates_;
+};
+
+std::optional<std::string> read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "tandem prompt render: %s\n", message.c_str());
+  return 2;
+}
+
+// The GGUF file behind the variant's model when its first route is a local provider.
+const config::LocalModelConfig* local_model(const config::Config& config,
+                                            const config::VariantConfig& variant) {
+  const config::ModelConfig* model = config.find_model(variant.model);
+  if (model == nullptr || model->routes.empty()) return nullptr;
+  const config::RouteConfig& route = model->routes.front();
+  if (route.provider_index >= config.providers.size()) return nullptr;
+  const config::ProviderConfig& provider = config.providers[route.provider_index];
+  if (provider.kind != "local") return nullptr;
+  return provider.find_local_model(route.model);
+}
+
+}  // namespace
+
+void add_prompt_command(CLI::App& app, PromptRenderOptions& options) {
+  auto* prompt = app.add_subcommand("prompt", "Prompts of LLM variants");
+  prompt->require_subcommand(1);
+  auto* render = prompt->add_subcommand(
+      "render", "Print the exact messages, response_format and token count for an input");
+  render->add_option("-c,--config", options.config_path, "Config file (TOML)")
+      ->capture_default_str();
+  render->add_option("--task", options.task, "Task name")->required();
+  render->add_option("--variant", options.variant, "LLM variant of the task")->required();
+  auto* input = render->add_option("--input", options.input_json,
+                                   "The task input: a JSON object such as {\"text\": \"...\"}");
+  auto* file = render->add_option("--input-file", options.input_file, "The input from a file");
+  input->excludes(file);
+  file->excludes(input);
+}
+
+int run_prompt_render(const PromptRenderOptions& options) {
+  if (options.input_json.empty() == options.input_file.empty()) {
+    return fail("give the input with --input or --input-file");
+  }
+  auto loaded = config::load_config_file(options.config_path, config::process_environment());
+  if (!loaded.config) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    return fail(std::to_string(loaded.errors.size()) + " problem(s) in " + options.config_path);
+  }
+  const config::Config& config = *loaded.config;
+  const config::TaskConfig* task = config.find_task(options.task);
+  if (task == nullptr) return fail("no task '" + options.task + "' in " + options.config_path);
+  const config::VariantConfig* variant = task->find_variant(options.variant);
+  if (variant == nullptr) {
+    return fail("task " + task->name + " has no variant '" + options.variant + "'");
+  }
+  if (variant->kind != "llm") {
+    return fail("variant " + variant->name + " is " + variant->kind + ", not an llm variant");
+  }
+
+  std::string text = options.input_json;
+  if (!options.input_file.empty()) {
+    auto read = read_text(options.input_file);
+    if (!read) return fail(options.input_file + ": cannot read the input");
+    text = std::move(*read);
+  }
+  auto parsed = core::parse_json(text);
+  if (auto* err = std::get_if<core::JsonParseError>(&parsed)) {
+    return fail("the input is not valid JSON: " + err->message);
+  }
+  boost::json::value value = std::move(std::get<boost::json::value>(parsed));
+  if (value.is_string()) value = boost::json::object{{"text", value}};
+  if (!value.is_object()) {
+    return fail(std::string("the input must be a JSON object, got ") + core::json_kind_name(value));
+  }
+
+  try {
+    prompts::PromptBuilder builder(*task, *variant);
+    std::unique_ptr<LocalTokenCounter> local;
+    std::string counted_by = "estimated: characters / 4, plus 4 per message";
+    if (const auto* lm = local_model(config, *variant)) {
+      local = std::make_unique<LocalTokenCounter>(lm->path);
+      counted_by = "the tokenizer and chat template of " + lm->path;
+    }
+    prompts::TokenCounter counter;
+    if (local) {
+      counter = [&](std::span<const prompts::ChatMessage> m) { return local->count(m); };
+    }
+    prompts::PromptRequest request = builder.build(value.get_object(), counter);
+
+    std::printf("%s (model %s)\n", builder.what().c_str(), variant->model.c_str());
+    for (const auto& m : request.messages) {
+      std::printf("\n--- %s ---\n%s\n", m.role.c_str(), m.content.c_str());
+    }
+    std::printf("\n--- response_format ---\n%s\n",
+                request.response_format.is_null()
+                    ? "none (free text)"
+                    : boost::json::serialize(request.response_format).c_str());
+    std::printf("\nfew-shot examples: %zu of %zu", request.examples.size(),
+                builder.example_count());
+    if (request.examples_dropped > 0) {
+      std::printf(" (%zu dropped to fit max_prompt_tokens %d)", request.examples_dropped,
+                  variant->max_prompt_tokens);
+    }
+    std::size_t tokens = request.prompt_tokens ? *request.prompt_tokens
+                         : counter             ? counter(request.messages)
+                                               : prompts::estimate_tokens(request.messages);
+    std::printf("\nprompt tokens: %s%zu (%s)\n", local ? "" : "~", tokens, counted_by.c_str());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  return 0;
+}
+
+}  // namespace tandem::cli
