@@ -80,7 +80,7 @@ CONFIG="$OUT/tandem.toml"
     echo "kind = \"$kind\""
     echo "variants = [${list%, }]"
     echo "router = \"$router\""
-    if [[ "$kind" == "router" ]]; then echo "cost_weight = 0.5"; fi
+    if [[ "$kind" == "router" ]]; then echo "cost_weight = 0.1"; fi
     if [[ "$kind" == "cascade" ]]; then
       local th=""
       for ((i = 1; i < $#; i++)); do th+="0.9, "; done
@@ -90,8 +90,9 @@ CONFIG="$OUT/tandem.toml"
   arc_variants=()
   for m in "${ARC_MODELS[@]}"; do arc_variants+=("${m//\//_}"); done
   task arc-router router "$OUT/arc-router.tandem" "${arc_variants[@]}"
-  task arc-cascade cascade "$OUT/arc-router.tandem" \
-    "mistralai_mixtral-8x7b-chat" "zero-one-ai_Yi-34B-Chat" "gpt-4-1106-preview"
+  # Cheap stages first; a later stage's confidence counts agreement with the earlier answers.
+  task arc-cascade cascade "$OUT/arc-router.tandem" "mistralai_mixtral-8x7b-chat" \
+    "zero-one-ai_Yi-34B-Chat" "gpt-3.5-turbo-1106" "gpt-4-1106-preview"
   task mmlu-router router "$OUT/mmlu-router.tandem" weak strong
   task mmlu-cascade cascade "$OUT/mmlu-router.tandem" weak strong
   for t in arc-router arc-cascade; do

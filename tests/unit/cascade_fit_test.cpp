@@ -158,3 +158,34 @@ TEST(CascadeFit, RejectsBadSamples) {
   bad = {{stage(0.5, true, -1), stage(0.5, true, 1)}};
   EXPECT_THROW(simulate_cascade(bad, {0.5}), std::invalid_argument);
 }
+
+TEST(CascadeFit, AgreementConfidence) {
+  // One stage: its prior.
+  EXPECT_NEAR(agreement_confidence({1}, {0.7}, 4), 0.7, 1e-12);
+  // Two stages that agree: truth = 1 has 0.7 * 0.8; every other label (0.3 / 3) * (0.2 / 3).
+  const double agree = 0.7 * 0.8 / (0.7 * 0.8 + 3 * (0.1 * 0.2 / 3));
+  EXPECT_NEAR(agreement_confidence({1, 1}, {0.7, 0.8}, 4), agree, 1e-12);
+  // Disagreeing: label 2 (stage 1) against label 1 (stage 0); two labels nobody said.
+  const double l1 = 0.7 * (0.2 / 3), l2 = (0.3 / 3) * 0.8, none = (0.3 / 3) * (0.2 / 3);
+  EXPECT_NEAR(agreement_confidence({1, 2}, {0.7, 0.8}, 4), l2 / (l1 + l2 + 2 * none), 1e-12);
+  EXPECT_LT(agreement_confidence({1, 2}, {0.7, 0.8}, 4), 0.8);
+  EXPECT_GT(agreement_confidence({1, 1}, {0.7, 0.8}, 4), 0.8);
+  // An answer outside the labels: never right; earlier ones outside the labels say nothing.
+  EXPECT_EQ(agreement_confidence({1, std::nullopt}, {0.7, 0.8}, 4), 0.0);
+  EXPECT_NEAR(agreement_confidence({std::nullopt, 3}, {0.7, 0.8}, 4), 0.8, 1e-12);
+  EXPECT_THROW(agreement_confidence({1, 1}, {0.7}, 4), std::invalid_argument);
+  EXPECT_THROW(agreement_confidence({5}, {0.7}, 4), std::invalid_argument);
+  EXPECT_THROW(agreement_confidence({1}, {0.7}, 1), std::invalid_argument);
+}
+
+TEST(CascadeFit, AnswerLabel) {
+  const std::vector<std::string> labels{"A", "B", "C", "D"};
+  EXPECT_EQ(answer_label("B", labels), 1u);
+  EXPECT_EQ(answer_label(" D\n", labels), 3u);
+  EXPECT_EQ(answer_label("C) because", labels), 2u);
+  EXPECT_EQ(answer_label("A. yes", labels), 0u);
+  EXPECT_FALSE(answer_label("I do not know", labels).has_value());
+  EXPECT_FALSE(answer_label("Based on", labels).has_value());
+  EXPECT_FALSE(answer_label("", labels).has_value());
+  EXPECT_EQ(answer_label("positive!", {"pos", "positive"}), 1u);
+}

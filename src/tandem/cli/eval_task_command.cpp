@@ -279,10 +279,39 @@ int run_eval_task(const EvalTaskOptions& o) {
         }
       }
     } else if (policy.kind == "cascade") {
+      // A stage's confidence: the router's P(correct) for its model, or, when the data records
+      // the answers and the task has labels, that prior combined with agreement with the
+      // answers of the stages before it (paid for already): see routing::agreement_confidence.
+      bool has_responses = !task->labels.empty();
+      for (const auto* q : queries) {
+        for (const auto& v : variants)
+          has_responses = has_responses && q->answers[v.data_index].response;
+      }
+      const bool agreement =
+          o.cascade_confidence == "agreement" || (o.cascade_confidence == "auto" && has_responses);
+      if (agreement && !has_responses) {
+        throw EvalError(
+            "--cascade-confidence agreement needs recorded responses for every "
+            "stage and a task with labels");
+      }
+      std::printf("cascade confidence: %s\n",
+                  agreement ? "the router's P(correct) combined with agreement with earlier "
+                              "stages' answers"
+                            : "the router's P(correct)");
       std::vector<routing::CascadeSample> samples(n);
       for (std::size_t q = 0; q < n; ++q) {
+        std::vector<std::optional<std::size_t>> said;
         for (std::size_t s = 0; s < nv; ++s) {
-          samples[q].push_back({p[q][s], table.score_at(q, s) >= 0.5, table.cost_at(q, s), true});
+          double confidence = p[q][s];
+          if (agreement) {
+            said.push_back(routing::answer_label(
+                *queries[q]->answers[variants[s].data_index].response, task->labels));
+            confidence = routing::agreement_confidence(
+                said, std::vector<double>(p[q].begin(), p[q].begin() + static_cast<long>(s) + 1),
+                task->labels.size());
+          }
+          samples[q].push_back(
+              {confidence, table.score_at(q, s) >= 0.5, table.cost_at(q, s), true});
         }
       }
       std::vector<double> thresholds = policy.thresholds;
@@ -299,22 +328,62 @@ int run_eval_task(const EvalTaskOptions& o) {
         c.share = r.stage_share;
         curve.push_back(c);
       }
-      curve_name = "cascade (fitted thresholds)";
-      const routing::CascadeResult fit = routing::fit_cascade(
-          samples,
-          {routing::CascadeTarget::Kind::min_cost_at_accuracy, singles[best_single].accuracy});
+      curve_name = "cascade (thresholds fitted here)";
+      const routing::CascadeTarget target{routing::CascadeTarget::Kind::min_cost_at_accuracy,
+                                          singles[best_single].accuracy};
+      const routing::CascadeResult fit = routing::fit_cascade(samples, target);
       if (thresholds.size() + 1 != nv) thresholds = fit.thresholds;
       const routing::CascadeResult own = routing::simulate_cascade(samples, thresholds);
       point.accuracy = own.accuracy;
       point.mean_cost = own.mean_cost;
       point.share = own.stage_share;
-      std::printf("fitted thresholds for the lowest cost at the best variant's accuracy (%.4f): ",
-                  singles[best_single].accuracy);
-      for (double t : fit.thresholds) std::printf("%.4f ", t);
-      std::printf("-> accuracy %.4f, cost %s per query%s\n", fit.accuracy,
-                  fmt_cost(fit.mean_cost).c_str(), fit.target_met ? "" : " (target not met)");
+      auto print_thresholds = [](const std::vector<double>& t) {
+        for (double v : t) std::printf("%.4f ", v);
+      };
+      std::printf(
+          "thresholds fitted on these queries for the lowest cost at the best variant's "
+          "accuracy (%.4f): ",
+          singles[best_single].accuracy);
+      print_thresholds(fit.thresholds);
+      std::printf("-> accuracy %.4f at %s per query (%.1f%% of its cost)%s\n", fit.accuracy,
+                  fmt_cost(fit.mean_cost).c_str(),
+                  100 * fit.mean_cost / singles[best_single].mean_cost,
+                  fit.target_met ? "" : ", target not met");
+      // Thresholds fitted on the queries they are judged on flatter the cascade; cross-fitting
+      // does not: fit on one half (by prompt hash), evaluate on the other, and the other way.
+      for (const auto& t :
+           {target, routing::CascadeTarget{routing::CascadeTarget::Kind::max_accuracy_under_budget,
+                                           0.3 * singles[best_single].mean_cost}}) {
+        double correct = 0, cost = 0;
+        bool fitted = true;
+        for (int half = 0; half < 2; ++half) {
+          std::vector<routing::CascadeSample> fit_on, judge_on;
+          for (std::size_t q = 0; q < n; ++q) {
+            const bool a = datasets::in_test_split(queries[q]->prompt, 0.5, o.seed ^ 0xC0FFEEull);
+            (a == (half == 0) ? fit_on : judge_on).push_back(samples[q]);
+          }
+          if (fit_on.empty() || judge_on.empty()) {
+            fitted = false;
+            break;
+          }
+          const auto r =
+              routing::simulate_cascade(judge_on, routing::fit_cascade(fit_on, t).thresholds);
+          correct += r.accuracy * static_cast<double>(judge_on.size());
+          cost += r.mean_cost * static_cast<double>(judge_on.size());
+        }
+        if (!fitted) continue;
+        const double dn = static_cast<double>(n);
+        std::printf(
+            "cross-fitted (halves), %s: accuracy %.4f at %s per query = %.1f%% of the "
+            "best variant's cost\n",
+            t.kind == routing::CascadeTarget::Kind::min_cost_at_accuracy
+                ? "lowest cost at the best variant's accuracy"
+                : "best accuracy within 30% of its cost",
+            correct / dn, fmt_cost(cost / dn).c_str(),
+            100 * cost / dn / singles[best_single].mean_cost);
+      }
       if (nv == 2) {
-        for (std::size_t q = 0; q < n; ++q) strong_score.push_back(1 - p[q][0]);
+        for (std::size_t q = 0; q < n; ++q) strong_score.push_back(1 - samples[q][0].confidence);
       }
     } else {
       throw EvalError("policy kind '" + policy.kind + "' cannot be evaluated by replay");
@@ -496,6 +565,10 @@ int eval_task_main(int argc, char** argv) {
   app.add_option("--plot", o.plot, "Write the cost-accuracy plot as SVG");
   app.add_option("--knob-steps", o.knob_steps, "Router: cost_weight values swept from 0 to 1")
       ->check(CLI::Range(2, 100000))
+      ->capture_default_str();
+  app.add_option("--cascade-confidence", o.cascade_confidence,
+                 "cascade: router, agreement (with earlier stages' answers) or auto")
+      ->check(CLI::IsMember({"auto", "router", "agreement"}))
       ->capture_default_str();
   try {
     app.parse(argc, argv);

@@ -26,6 +26,9 @@ struct EvalTaskOptions {
   std::string csv;
   std::string plot;
   int knob_steps = 101;  // router: cost_weight values swept, 0 to 1
+  // cascade: "router" (the router's P(correct)), "agreement" (combined with agreement with the
+  // earlier stages' recorded answers), "auto" (agreement when answers and labels are there).
+  std::string cascade_confidence = "auto";
 };
 
 int run_eval_task(const EvalTaskOptions& options);

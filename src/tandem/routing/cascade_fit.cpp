@@ -1,6 +1,7 @@
 #include "tandem/routing/cascade_fit.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -145,37 +146,99 @@ std::vector<CascadeResult> descent_search(const std::vector<CascadeSample>& samp
     const double price = p == 0 ? 0 : 1e-3 * std::pow(1e4, (p - 1) / double(kPrices - 2));
     // (1e-3 .. 10: from "cost barely matters" to "one full cost is worth ten accuracy points")
     auto value = [&](const CascadeResult& r) { return r.accuracy - price * r.mean_cost / scale; };
-    std::vector<std::size_t> at(k, 0);  // start by accepting every first answer
-    std::vector<double> th(k);
-    for (std::size_t s = 0; s < k; ++s) th[s] = cand[s][0];
-    CascadeResult cur = simulate_cascade(samples, th);
-    all.push_back(cur);
-    for (int round = 0; round < kMaxRounds; ++round) {
-      bool moved = false;
+    // Two starts, as a move of one threshold alone can be stuck: accept every first answer, and
+    // send every query to the last stage (from there, lowering thresholds finds the settings in
+    // which several cheap stages must agree before the dear one is skipped).
+    for (int start = 0; start < 2; ++start) {
+      std::vector<std::size_t> at(k);
+      std::vector<double> th(k);
       for (std::size_t s = 0; s < k; ++s) {
-        std::size_t best = at[s];
-        for (std::size_t c = 0; c < cand[s].size(); ++c) {
-          if (c == at[s]) continue;
-          th[s] = cand[s][c];
-          CascadeResult r = simulate_cascade(samples, th);
-          if (value(r) > value(cur) + 1e-12) {
-            cur = r;
-            best = c;
-            moved = true;
-          }
-          all.push_back(std::move(r));
-        }
-        at[s] = best;
-        th[s] = cand[s][best];
+        at[s] = start == 0 ? 0 : cand[s].size() - 1;
+        th[s] = cand[s][at[s]];
       }
-      if (all.size() >= 8192) all = pareto(std::move(all));
-      if (!moved) break;
+      CascadeResult cur = simulate_cascade(samples, th);
+      all.push_back(cur);
+      for (int round = 0; round < kMaxRounds; ++round) {
+        bool moved = false;
+        for (std::size_t s = 0; s < k; ++s) {
+          std::size_t best = at[s];
+          for (std::size_t c = 0; c < cand[s].size(); ++c) {
+            if (c == at[s]) continue;
+            th[s] = cand[s][c];
+            CascadeResult r = simulate_cascade(samples, th);
+            if (value(r) > value(cur) + 1e-12) {
+              cur = r;
+              best = c;
+              moved = true;
+            }
+            all.push_back(std::move(r));
+          }
+          at[s] = best;
+          th[s] = cand[s][best];
+        }
+        if (all.size() >= 8192) all = pareto(std::move(all));
+        if (!moved) break;
+      }
     }
   }
   return pareto(std::move(all));
 }
 
 }  // namespace
+
+double agreement_confidence(const std::vector<std::optional<std::size_t>>& labels,
+                            const std::vector<double>& prior, std::size_t k) {
+  if (labels.empty() || labels.size() != prior.size() || k < 2) {
+    throw std::invalid_argument("agreement_confidence: one label and one prior per stage, k >= 2");
+  }
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if ((labels[i] && *labels[i] >= k) || !(prior[i] >= 0 && prior[i] <= 1)) {
+      throw std::invalid_argument("agreement_confidence: label or prior out of range");
+    }
+  }
+  const auto& mine = labels.back();
+  if (!mine) return 0;  // not a label: never the right one
+  // P(truth = t | answers) is proportional to the product over stages of p_i when stage i said t
+  // and (1 - p_i) / (k - 1) when it said something else. An answer outside the labels is wrong
+  // whatever t is: its factor is the same for every t and cancels. Labels nobody said share one
+  // value (every stage "wrong").
+  const double other = 1.0 / static_cast<double>(k - 1);
+  auto likelihood = [&](std::optional<std::size_t> t) {
+    double l = 1;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      if (!labels[i]) continue;
+      const double p = std::clamp(prior[i], 1e-6, 1 - 1e-6);
+      l *= (t && labels[i] == t) ? p : (1 - p) * other;
+    }
+    return l;
+  };
+  std::vector<std::size_t> said;
+  for (const auto& l : labels) {
+    if (l && std::find(said.begin(), said.end(), *l) == said.end()) said.push_back(*l);
+  }
+  double total = 0;
+  for (std::size_t t : said) total += likelihood(t);
+  total += static_cast<double>(k - said.size()) * likelihood(std::nullopt);
+  return likelihood(mine) / total;
+}
+
+std::optional<std::size_t> answer_label(std::string_view answer,
+                                        const std::vector<std::string>& labels) {
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!answer.empty() && space(answer.front())) answer.remove_prefix(1);
+  while (!answer.empty() && space(answer.back())) answer.remove_suffix(1);
+  std::optional<std::size_t> best;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const std::string& l = labels[i];
+    if (l.empty() || !answer.starts_with(l)) continue;
+    if (answer.size() > l.size()) {
+      const auto c = static_cast<unsigned char>(answer[l.size()]);
+      if (std::isalnum(c) || c >= 0x80) continue;
+    }
+    if (!best || l.size() > labels[*best].size()) best = i;  // the longest label that fits
+  }
+  return best;
+}
 
 CascadeResult simulate_cascade(const std::vector<CascadeSample>& samples,
                                const std::vector<double>& thresholds) {

@@ -6,6 +6,7 @@
 // required accuracy. Pure computation, no I/O.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tandem::routing {
@@ -32,7 +33,7 @@ struct CascadeResult {
   // every answer of the stage, +infinity none.
   std::vector<double> thresholds;
   double accuracy = 0;
-  double mean_cost = 0;            // every stage that ran is paid
+  double mean_cost = 0;             // every stage that ran is paid
   std::vector<double> stage_share;  // share of queries answered by each stage
   bool target_met = false;          // fit_cascade only
 };
@@ -48,6 +49,24 @@ CascadeResult simulate_cascade(const std::vector<CascadeSample>& samples,
 // combination is simulated (exact), beyond that coordinate descent on accuracy - price * cost
 // over a sweep of prices finds the front.
 CascadeResult fit_cascade(const std::vector<CascadeSample>& samples, const CascadeTarget& target);
+
+// The confidence of a later stage's answer from the answers it can see. Stage s answered
+// `labels[s]` (an index into the task's `k` labels; nullopt: an answer outside the label set,
+// e.g. a refusal), and `prior[s]` is its probability of being right before anyone answered (the
+// learned router's P(correct)). Returns P(the last answer is right | all answers 0..s) under the
+// model "each stage is right with its prior, and otherwise picks one of the k - 1 wrong labels at
+// random, independently": an answer that agrees with earlier ones gains confidence, one that
+// contradicts confident earlier answers loses it. With one stage it is the prior itself. Errors
+// of real models are correlated, so agreement is worth less than this says; the cascade's
+// thresholds are fitted on outcomes, so only the order of confidences matters. Throws
+// std::invalid_argument on mismatched sizes, k < 2, a label >= k or a prior outside [0, 1].
+double agreement_confidence(const std::vector<std::optional<std::size_t>>& labels,
+                            const std::vector<double>& prior, std::size_t k);
+
+// The label an answer gives: the answer trimmed, when it is a label or starts with one followed
+// by a character that is not a letter or digit ("B", "B)", "B. because", "B\n"); nullopt else.
+std::optional<std::size_t> answer_label(std::string_view answer,
+                                        const std::vector<std::string>& labels);
 
 // Every Pareto-optimal (cost, accuracy) setting found by the search, by increasing cost: the
 // cascade's cost-accuracy curve.

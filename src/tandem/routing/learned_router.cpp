@@ -353,10 +353,12 @@ struct RouterTrainer {
       all.insert(all.end(), d.begin(), d.end());
     }
     std::sort(all.begin(), all.end());
+    const auto max_docs =
+        static_cast<std::size_t>(options.max_doc_share * static_cast<double>(examples.size()));
     for (std::size_t i = 0; i < all.size();) {
       std::size_t j = i;
       while (j < all.size() && all[j] == all[i]) ++j;
-      if (j - i >= options.min_count) keys.push_back(all[i]);
+      if (j - i >= options.min_count && j - i <= max_docs) keys.push_back(all[i]);
       i = j;
     }
     rows.cols.resize(examples.size());
@@ -506,10 +508,9 @@ TrainedRouter train_router(const std::vector<RouterExample>& examples,
                                 " folds");
   }
   if (options.folds < 2 || options.epochs < 1 || !(options.learning_rate > 0) ||
-      !(options.l2 >= 0)) {
-    throw std::invalid_argument(
-        "train_router: folds >= 2, epochs >= 1, learning_rate > 0 and "
-        "l2 >= 0 are needed");
+      !(options.l2 >= 0) || !(options.max_doc_share > 0 && options.max_doc_share <= 1)) {
+    throw std::invalid_argument("train_router: folds >= 2, epochs >= 1, learning_rate > 0, "
+                                "l2 >= 0 and max_doc_share in (0, 1] are needed");
   }
   std::vector<double> cost_sum(m, 0), cost_n(m, 0), known(m, 0);
   for (std::size_t i = 0; i < examples.size(); ++i) {

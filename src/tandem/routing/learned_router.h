@@ -48,6 +48,10 @@ struct RouterExample {
 struct RouterOptions {
   std::vector<std::string> models;  // one name per entry of RouterExample::correct
   std::size_t min_count = 2;        // features in fewer training texts are dropped
+  // Features in more than this share of training texts are dropped too: shared boilerplate (a
+  // fixed few-shot preamble, "Answer:") tells queries apart no better than the bias does, and
+  // would dilute the unit-length scaling of the words that do.
+  double max_doc_share = 0.5;
   double l2 = 0;                    // > 0: this L2 strength; 0: chosen from a small grid
   int epochs = 12;
   double learning_rate = 0.3;  // AdaGrad's
