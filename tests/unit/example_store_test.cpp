@@ -46,7 +46,7 @@ std::vector<std::string> selected(const ExampleStore& store, std::string_view te
   return out;
 }
 
-class TempDir : public ::testing::Test {
+class ExampleStoreFiles : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -174,7 +174,7 @@ TEST(ExampleStore, InlineExamplesFromConfig) {
   }
 }
 
-TEST_F(TempDir, JsonlFilesLoadAndErrorsNameFileAndLine) {
+TEST_F(ExampleStoreFiles, JsonlFilesLoadAndErrorsNameFileAndLine) {
   auto p = write("ok.jsonl",
                  "{\"input\": {\"text\": \"a\"}, \"output\": \"pos\"}\n\n"
                  "{\"input\": {\"text\": \"b\"}, \"output\": {\"x\": [1]}}\r\n");
