@@ -297,7 +297,7 @@ TEST_F(Tasks, TextLabelConfidenceAndExplanation) {
   EXPECT_EQ(error_message(r), "input: must not be empty or only whitespace");
   r = g.post("/v1/tasks/sentiment", R"({"input": ["a"]})");
   ASSERT_EQ(r.status, 400);
-  EXPECT_EQ(error_message(r), "input: expected a string, got array");
+  EXPECT_EQ(error_message(r), "input: expected a string or an object of input fields, got array");
 }
 
 std::string png_of(const std::vector<std::uint8_t>& px, const fs::path& dir) {

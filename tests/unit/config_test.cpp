@@ -241,7 +241,7 @@ routes = [{ provider = "x", model = "up" }]
   EXPECT_EQ(r.errors[1], "t.toml:3:11: server.threads: must be between 0 and 256");
   EXPECT_EQ(
       r.errors[2],
-      "t.toml:6:8: providers.x.kind: unknown provider kind 'anthropic' (supported: openai, local)");
+      "t.toml:6:8: providers.x.kind: unknown provider kind 'anthropic' (supported: openai, local, replay)");
 }
 
 TEST(Config, UnknownKeysAreRejectedAtEveryLevel) {
@@ -812,3 +812,178 @@ TEST(Config, TaskErrors) {
             "t.toml:4:11: tasks.t.explain: must be between 0 and 50");
   EXPECT_EQ(single_error("tasks = 3\n"), "t.toml:1:9: tasks: must be a table of task tables");
 }
+
+namespace tandem::config {
+namespace {
+
+constexpr std::string_view kHybridBase = R"([providers.p]
+kind = "openai"
+base_url = "http://127.0.0.1:9/v1"
+
+[models.small]
+routes = [{ provider = "p", model = "small-1" }]
+
+[models.emb]
+type = "embeddings"
+routes = [{ provider = "p", model = "emb-1" }]
+)";
+
+std::string hybrid(std::string_view task) { return std::string(kHybridBase) + std::string(task); }
+
+TEST(ConfigTasks, HybridTaskWithVariantsPolicyRulesAndDistillation) {
+  Config c = must_parse(hybrid(R"(
+[tasks.sentiment]
+labels = ["negative", "positive"]
+record = "records/sentiment.jsonl"
+
+[tasks.sentiment.variants.fast]
+kind = "tailored"
+artifact = "sentiment.tandem"
+
+[tasks.sentiment.variants.llm]
+kind = "llm"
+model = "small"
+system = "You label reviews."
+template = "Review: {{ text }}"
+examples = [{ input = "great", output = "positive" }, { input = { text = "awful" }, output = "negative" }]
+retrieve_examples = 1
+temperature = 0.7
+confidence = "agreement"
+samples = 3
+
+[tasks.sentiment.policy]
+kind = "cascade"
+variants = ["fast", "llm"]
+thresholds = [0.8]
+fallback = ["fast"]
+
+[[tasks.sentiment.rules]]
+when = { stakes = ["high"], explain = false }
+use = ["llm", "fast"]
+
+[tasks.sentiment.distill]
+teacher = "llm"
+artifact = "distilled.tandem"
+agreement = 0.9
+)"));
+  ASSERT_EQ(c.tasks.size(), 1u);
+  const TaskConfig& t = c.tasks[0];
+  EXPECT_EQ(t.kind, "text");
+  EXPECT_EQ(t.contract, "labels");
+  EXPECT_EQ(t.labels, (std::vector<std::string>{"negative", "positive"}));
+  EXPECT_EQ(t.input_fields, std::vector<std::string>{"text"});
+  EXPECT_EQ(t.record, "records/sentiment.jsonl");
+  ASSERT_EQ(t.variants.size(), 2u);
+  const VariantConfig* llm = t.find_variant("llm");
+  ASSERT_NE(llm, nullptr);
+  EXPECT_EQ(llm->model, "small");
+  EXPECT_EQ(llm->user_template, "Review: {{ text }}");
+  EXPECT_EQ(llm->system_template, "You label reviews.");
+  ASSERT_EQ(llm->examples.size(), 2u);
+  EXPECT_EQ(llm->examples[0].input_json, R"({"text":"great"})");
+  EXPECT_EQ(llm->examples[0].output_json, R"("positive")");
+  EXPECT_EQ(llm->examples[1].input_json, R"({"text":"awful"})");
+  EXPECT_EQ(llm->retrieve_examples, 1);
+  EXPECT_EQ(llm->confidence, "agreement");
+  EXPECT_EQ(llm->samples, 3);
+  EXPECT_EQ(t.find_variant("fast")->artifact, "sentiment.tandem");
+  EXPECT_EQ(t.policy.kind, "cascade");
+  EXPECT_EQ(t.policy.variants, (std::vector<std::string>{"fast", "llm"}));
+  EXPECT_EQ(t.policy.thresholds, std::vector<double>{0.8});
+  EXPECT_EQ(t.policy.fallback, std::vector<std::string>{"fast"});
+  ASSERT_EQ(t.rules.size(), 1u);
+  EXPECT_EQ(t.rules[0].stakes, std::vector<std::string>{"high"});
+  EXPECT_EQ(t.rules[0].explain, false);
+  EXPECT_EQ(t.rules[0].use, (std::vector<std::string>{"llm", "fast"}));
+  ASSERT_TRUE(t.distill.has_value());
+  EXPECT_EQ(t.distill->teacher, "llm");
+  EXPECT_DOUBLE_EQ(t.distill->agreement, 0.9);
+}
+
+TEST(ConfigTasks, ShortFormIsOneTailoredVariant) {
+  Config c = must_parse("[tasks.t]\nkind = \"recsys\"\nmodel = \"m.tandem\"\n");
+  const TaskConfig& t = c.tasks[0];
+  ASSERT_EQ(t.variants.size(), 1u);
+  EXPECT_EQ(t.variants[0].name, "model");
+  EXPECT_EQ(t.variants[0].kind, "tailored");
+  EXPECT_EQ(t.variants[0].artifact, "m.tandem");
+  EXPECT_EQ(t.policy.kind, "single");
+  EXPECT_EQ(t.policy.variants, std::vector<std::string>{"model"});
+  EXPECT_EQ(t.contract, "ranked");
+}
+
+TEST(ConfigTasks, VariantAndPolicyErrorsNameTheKey) {
+  auto llm = [](std::string_view extra) {
+    return hybrid(std::string("[tasks.t]\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = "
+                              "\"llm\"\nmodel = \"small\"\ntemplate = \"{{ text }}\"\n") +
+                  std::string(extra));
+  };
+  EXPECT_EQ(single_error(llm("temperature = 3\n")),
+            "t.toml:17:15: tasks.t.variants.v.temperature: must be a number between 0 and 2");
+  EXPECT_EQ(single_error(llm("confidence = \"vibes\"\n")),
+            "t.toml:17:14: tasks.t.variants.v.confidence: must be one of logprobs, agreement, none");
+  EXPECT_EQ(single_error(llm("confidence = \"agreement\"\n")),
+            "t.toml:13:1: tasks.t.variants.v: confidence = \"agreement\" needs temperature > 0 "
+            "(greedy samples always agree)");
+  EXPECT_EQ(single_error(llm("retrieve_examples = 2\n")),
+            "t.toml:13:1: tasks.t.variants.v: retrieve_examples needs examples or examples_file");
+  EXPECT_EQ(single_error(llm("embedder = \"small\"\n")),
+            "t.toml:17:12: tasks.t.variants.v.embedder: only \"glove\" is supported (provider "
+            "embeddings are not wired in yet)");
+  EXPECT_EQ(single_error(llm("examples_file = \"/nonexistent/ex.jsonl\"\n")),
+            "t.toml:17:17: tasks.t.variants.v.examples_file: cannot read '/nonexistent/ex.jsonl'");
+  EXPECT_EQ(single_error(hybrid("[tasks.t]\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = "
+                                "\"llm\"\nmodel = \"nope\"\ntemplate = \"x\"\n")),
+            "t.toml:15:9: tasks.t.variants.v.model: no [models.nope] is configured");
+  EXPECT_EQ(single_error(hybrid("[tasks.t]\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = "
+                                "\"llm\"\nmodel = \"emb\"\ntemplate = \"x\"\n")),
+            "t.toml:15:9: tasks.t.variants.v.model: 'emb' is an embeddings model; an llm variant "
+            "needs a chat model");
+  EXPECT_EQ(single_error(hybrid("[tasks.t]\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = "
+                                "\"llm\"\nmodel = \"small\"\n")),
+            "t.toml:13:1: tasks.t.variants.v: missing required key 'template' (or 'template_file')");
+  EXPECT_EQ(single_error(hybrid("[tasks.t]\n[tasks.t.variants.v]\nkind = \"llm\"\nmodel = "
+                                "\"small\"\ntemplate = \"x\"\n")),
+            "t.toml:11:1: tasks.t: a labels task with llm variants needs `labels` (at least two)");
+  EXPECT_EQ(single_error(hybrid("[tasks.t]\nkind = \"vision\"\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = "
+                                "\"llm\"\nmodel = \"small\"\ntemplate = \"x\"\n")),
+            "t.toml:14:1: tasks.t.variants.v: llm variants need a text task (this task's kind is "
+            "vision)");
+  // Policies.
+  std::string two = "[tasks.t.variants.w]\nkind = \"tailored\"\nartifact = \"w.tandem\"\n";
+  EXPECT_EQ(single_error(llm(two)),
+            "t.toml:11:1: tasks.t: a task with several variants needs [tasks.t.policy]");
+  EXPECT_EQ(single_error(llm(two + "[tasks.t.policy]\nkind = \"cascade\"\nvariants = [\"w\", "
+                                   "\"v\"]\n")),
+            "t.toml:20:1: tasks.t.policy: a cascade of 2 stages needs 1 thresholds (one per stage "
+            "but the last), or thresholds_file");
+  EXPECT_EQ(single_error(llm(two + "[tasks.t.policy]\nkind = \"cascade\"\nvariants = [\"w\", "
+                                   "\"x\"]\nthresholds = [0.5]\n")),
+            "t.toml:22:12: tasks.t.policy.variants: no variant named 'x'");
+  EXPECT_EQ(single_error(llm(two + "[tasks.t.policy]\nkind = \"split\"\nvariants = [\"w\", "
+                                   "\"v\"]\nweights = [1]\n")),
+            "t.toml:20:1: tasks.t.policy: a split needs one weight per variant, at least one of "
+            "them above 0");
+  EXPECT_EQ(single_error(llm(two + "[tasks.t.policy]\nkind = \"router\"\nvariants = [\"w\", "
+                                   "\"v\"]\n")),
+            "t.toml:20:1: tasks.t.policy: a router policy needs `router` (an artifact of `tandem "
+            "train router`)");
+  EXPECT_EQ(single_error(llm(two + "[tasks.t.policy]\nkind = \"bandit\"\n")),
+            "t.toml:21:8: tasks.t.policy.kind: unknown policy kind 'bandit' (supported: single, "
+            "cascade, split, router)");
+  // Rules.
+  EXPECT_EQ(single_error(llm("[[tasks.t.rules]]\nwhen = { stakes = [\"extreme\"] }\nuse = "
+                             "[\"v\"]\n")),
+            "t.toml:18:8: tasks.t.rules[0].when: stakes are low, medium or high, not 'extreme'");
+  EXPECT_EQ(single_error(llm("[[tasks.t.rules]]\nwhen = { moon = \"full\" }\nuse = [\"v\"]\n")),
+            "t.toml:18:17: tasks.t.rules[0].when.moon: unknown key");
+  EXPECT_EQ(single_error(llm("[[tasks.t.rules]]\nwhen = { explain = true }\n")),
+            "t.toml:17:1: tasks.t.rules[0]: a rule needs `use`: the variants it runs, in order");
+  // Distillation.
+  EXPECT_EQ(single_error(llm("[tasks.t.distill]\nteacher = \"v\"\nartifact = \"d.tandem\"\n")),
+            "t.toml:17:1: tasks.t.distill: distillation learns from the task's records: set "
+            "`record` on the task");
+}
+
+}  // namespace
+}  // namespace tandem::config

@@ -49,7 +49,7 @@ TEST(TaskInput, TextAsStringOrObjectWithExplainDefault) {
 TEST(TaskInput, TextErrorsNameTheField) {
   auto t = task("text");
   EXPECT_EQ(error_of(t, "{}"), "400 input: input: required field is missing");
-  EXPECT_EQ(error_of(t, R"({"input": 5})"), "400 input: input: expected a string, got number");
+  EXPECT_EQ(error_of(t, R"({"input": 5})"), "400 input: input: expected a string or an object of input fields, got number");
   EXPECT_EQ(error_of(t, R"({"input": "  \n\t"})"),
             "400 input: input: must not be empty or only whitespace");
   EXPECT_EQ(error_of(t, R"({"input": {"txt": "a"}})"),
@@ -57,7 +57,7 @@ TEST(TaskInput, TextErrorsNameTheField) {
   EXPECT_EQ(error_of(t, R"({"input": "a", "explain": 51})"),
             "400 explain: explain: must be between 0 and 50");
   EXPECT_EQ(error_of(t, R"({"input": "a", "top_k": 3})"),
-            "400 top_k: top_k: unknown field (this task takes input, explain)");
+            "400 top_k: top_k: unknown field (this task takes input, explain, context)");
   EXPECT_EQ(error_of(t, "[1]"), "400 : request body: expected a JSON object, got array");
   EXPECT_EQ(error_of(t, "{\"input\": \"\xff\"}").substr(0, 4), "400 ");  // invalid UTF-8
 }
@@ -156,6 +156,62 @@ TEST(TaskInput, VisionMultipart) {
   std::string extra = "--B\r\nContent-Disposition: form-data; name=\"colour\"\r\n\r\nred\r\n--B--";
   EXPECT_EQ(error_of(t, extra, "multipart/form-data; boundary=B"),
             "400 colour: colour: unknown form field (this task takes image, top_k)");
+}
+
+}  // namespace
+}  // namespace tandem::tasks
+
+namespace tandem::tasks {
+namespace {
+
+TEST(TaskInput, ContextAndSeveralInputFields) {
+  config::TaskConfig t;
+  t.name = "tickets";
+  t.kind = "text";
+  t.input_fields = {"text", "product"};
+  core::RequestContext c;
+  auto parsed = parse_task_input(
+      t, "application/json",
+      R"({"input": {"text": "it broke", "product": "kettle"}, "context": {"stakes": "high",)"
+      R"( "explain": true, "resources": "low", "latency_budget_ms": 250, "language": "en",)"
+      R"( "user": "u-1"}})",
+      64, &c);
+  ASSERT_TRUE(std::holds_alternative<TaskInput>(parsed));
+  const auto& in = std::get<TextInput>(std::get<TaskInput>(parsed));
+  EXPECT_EQ(in.text, "it broke");
+  EXPECT_EQ(in.fields.at("product").as_string(), "kettle");
+  EXPECT_EQ(c.stakes, "high");
+  EXPECT_TRUE(c.explain);
+  EXPECT_EQ(c.resources, "low");
+  EXPECT_EQ(c.latency_budget_ms, 250);
+  EXPECT_EQ(c.language, "en");
+  EXPECT_EQ(c.user, "u-1");
+  EXPECT_EQ(c.input_chars, 14u);  // "it broke" + "kettle"
+
+  auto error = [&](std::string_view body) {
+    core::RequestContext ctx;
+    auto p = parse_task_input(t, "application/json", body, 64, &ctx);
+    if (auto* e = std::get_if<core::ApiError>(&p)) return e->param + ": " + e->message;
+    return std::string("accepted");
+  };
+  EXPECT_EQ(error(R"({"input": {"text": "a"}})"),
+            "input.product: input.product: required field is missing");
+  EXPECT_EQ(error(R"({"input": {"text": "a", "product": "b", "size": 3}})"),
+            "input.size: input.size: unknown field (this task takes text, product)");
+  EXPECT_EQ(error(R"({"input": {"text": "a", "product": ["b"]}})"),
+            "input.product: input.product: expected a string, number or boolean, got array");
+  EXPECT_EQ(error(R"({"input": {"text": "a", "product": "b"}, "context": {"stakes": "huge"}})"),
+            "context.stakes: context.stakes: must be one of low, medium, high");
+  EXPECT_EQ(error(R"({"input": {"text": "a", "product": "b"}, "context": {"mood": 1}})"),
+            "context.mood: context.mood: unknown field (this task takes stakes, explain, "
+            "resources, latency_budget_ms, language, user)");
+  EXPECT_EQ(error(R"({"input": {"text": "a", "product": "b"}, "context": {"explain": "yes"}})"),
+            "context.explain: context.explain: expected true or false, got string");
+  EXPECT_EQ(error(R"({"input": {"text": "a", "product": "b"}, "context": 3})"),
+            "context: context: expected an object, got number");
+  EXPECT_EQ(
+      error(R"({"input": {"text": "a", "product": "b"}, "context": {"latency_budget_ms": 0}})"),
+      "context.latency_budget_ms: context.latency_budget_ms: must be between 1 and 86400000");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "tandem/metrics/registry.h"
 #include "tandem/providers/local_provider.h"
 #include "tandem/providers/openai_provider.h"
+#include "tandem/store/record_writer.h"
 #include "tandem/tasks/task_registry.h"
 #include "tandem/tasks/worker_pool.h"
 
@@ -30,14 +31,17 @@ struct GatewayState {
   const ModelEntry* find_model(std::string_view name) const;
 
   config::Config config;
-  // One entry per configured provider, by index: an HTTP provider or a local one.
+  // One entry per configured provider, by index: an HTTP provider, a local one or a replay one.
   std::vector<std::unique_ptr<providers::OpenAiProvider>> http_providers;
   std::vector<std::unique_ptr<providers::LocalProvider>> local_providers;
+  std::vector<std::unique_ptr<providers::ReplayProvider>> replay_providers;
   std::vector<std::unique_ptr<RouteState>> route_states;
   std::map<std::string, ModelEntry, std::less<>> models;
   // Tailored tasks (null when the config has none) and the threads that run them.
   std::unique_ptr<tasks::TaskRegistry> task_registry;
   std::unique_ptr<tasks::WorkerPool> task_pool;
+  // Each recording task's record file (task name -> writer).
+  std::map<std::string, std::unique_ptr<store::RecordWriter>, std::less<>> task_records;
   Authenticator auth;
   metrics::Registry registry;
   metrics::GatewayMetrics metrics;

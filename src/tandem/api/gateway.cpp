@@ -18,12 +18,15 @@ GatewayState::GatewayState(config::Config cfg)
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
   for (const auto& p : config.providers) {
+    http_providers.push_back(nullptr);
+    local_providers.push_back(nullptr);
+    replay_providers.push_back(nullptr);
     if (p.kind == "local") {
-      http_providers.push_back(nullptr);
-      local_providers.push_back(std::make_unique<providers::LocalProvider>(p));
+      local_providers.back() = std::make_unique<providers::LocalProvider>(p);
+    } else if (p.kind == "replay") {
+      replay_providers.back() = std::make_unique<providers::ReplayProvider>(p);
     } else {
-      http_providers.push_back(std::make_unique<providers::OpenAiProvider>(p));
-      local_providers.push_back(nullptr);
+      http_providers.back() = std::make_unique<providers::OpenAiProvider>(p);
     }
   }
   for (const auto& m : config.models) {
@@ -32,7 +35,8 @@ GatewayState::GatewayState(config::Config cfg)
     for (const auto& r : m.routes) {
       route_states.push_back(std::make_unique<RouteState>(
           r, config.providers[r.provider_index], http_providers[r.provider_index].get(),
-          local_providers[r.provider_index].get(), metrics, m.name));
+          local_providers[r.provider_index].get(), replay_providers[r.provider_index].get(),
+          metrics, m.name));
       entry.routes.push_back(route_states.back().get());
     }
     models.emplace(m.name, std::move(entry));
@@ -40,6 +44,11 @@ GatewayState::GatewayState(config::Config cfg)
   // Tailored models load here too: a missing or corrupt artifact stops the start with its name.
   if (!config.tasks.empty()) {
     task_registry = std::make_unique<tasks::TaskRegistry>(config.tasks);
+    for (const auto& t : config.tasks) {
+      if (!t.record.empty()) {
+        task_records.emplace(t.name, std::make_unique<store::RecordWriter>(t.record));
+      }
+    }
     task_pool =
         std::make_unique<tasks::WorkerPool>(config.server.task_workers, config.server.task_queue);
   }

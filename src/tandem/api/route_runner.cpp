@@ -23,11 +23,13 @@ RouteSeries::RouteSeries(metrics::GatewayMetrics& m, std::string_view model, std
 
 RouteState::RouteState(const config::RouteConfig& r, const config::ProviderConfig& p,
                        const providers::OpenAiProvider* http, providers::LocalProvider* local,
-                       metrics::GatewayMetrics& metrics, std::string_view model)
+                       const providers::ReplayProvider* replay, metrics::GatewayMetrics& metrics,
+                       std::string_view model)
     : route(r),
       provider_config(&p),
       http_provider(http),
       local_provider(local),
+      replay_provider(replay),
       breaker(p.breaker_failure_threshold, p.breaker_cooldown),
       retry{p.max_retries, p.retry_base_delay, p.retry_max_delay},
       series(metrics, model, r.label) {}
@@ -115,7 +117,7 @@ http::Task<ChainResult> RouteRunner::run(std::string_view model,
     const std::string& label = state.route.label;
     http::OutgoingRequest request;
     std::string local_body;
-    if (state.local_provider != nullptr) {
+    if (state.local_provider != nullptr || state.replay_provider != nullptr) {
       local_body = body_for(state);
     } else {
       request = state.http_provider->build_request(path, body_for(state));
@@ -138,6 +140,8 @@ http::Task<ChainResult> RouteRunner::run(std::string_view model,
             co_await state.local_provider->send(path, local_body, state.route, deadline, cancel);
         sent.response = std::move(local.response);
         sent.error = std::move(local.error);
+      } else if (state.replay_provider != nullptr) {
+        sent.response = state.replay_provider->answer(path, local_body, state.route);
       } else {
         sent = co_await client_.send(state.http_provider->endpoint(), request,
                                      pconf.connect_timeout, deadline, cancel);

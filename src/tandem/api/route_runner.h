@@ -15,6 +15,7 @@
 #include "tandem/metrics/gateway_metrics.h"
 #include "tandem/providers/local_provider.h"
 #include "tandem/providers/openai_provider.h"
+#include "tandem/providers/replay_provider.h"
 #include "tandem/routing/circuit_breaker.h"
 #include "tandem/routing/failure.h"
 #include "tandem/routing/retry_policy.h"
@@ -35,15 +36,18 @@ struct RouteSeries {
   metrics::Gauge& circuit;
 };
 
-// One route of one model, shared by all threads. Its provider is an HTTP one or a local one.
+// One route of one model, shared by all threads. Its provider is an HTTP one, a local one or a
+// replay one.
 struct RouteState {
   RouteState(const config::RouteConfig& route, const config::ProviderConfig& provider_config,
              const providers::OpenAiProvider* http, providers::LocalProvider* local,
-             metrics::GatewayMetrics& metrics, std::string_view model);
+             const providers::ReplayProvider* replay, metrics::GatewayMetrics& metrics,
+             std::string_view model);
   config::RouteConfig route;
   const config::ProviderConfig* provider_config;
   const providers::OpenAiProvider* http_provider;  // kind "openai", else null
   providers::LocalProvider* local_provider;        // kind "local", else null
+  const providers::ReplayProvider* replay_provider;  // kind "replay", else null
   routing::CircuitBreaker breaker;
   routing::RetryPolicy retry;
   RouteSeries series;

@@ -1,13 +1,16 @@
-// POST /v1/tasks/<name>, GET /v1/tasks and POST /v1/tasks/<name>/reload: tailored models behind
-// the API. The network thread parses and checks the input, posts the job to the worker pool and
-// waits for it without blocking its other connections; the worker runs the model.
-#include <atomic>
+// POST /v1/tasks/<name>, GET /v1/tasks and POST /v1/tasks/<name>/reload. The network thread
+// parses and checks the input, asks the task's policy for a plan (rules, then single, cascade,
+// split or learned router), and runs the plan's variants in order: tailored models on the worker
+// pool, LLMs through their models' fallback chains. The response says which variants ran and
+// why; the inference is recorded for evaluation and distillation.
 #include <boost/json.hpp>
 #include <chrono>
+#include <random>
 
 #include "tandem/api/endpoints.h"
 #include "tandem/api/model_call.h"
-#include "tandem/http/waiter.h"
+#include "tandem/api/variant_call.h"
+#include "tandem/core/money.h"
 #include "tandem/log/logger.h"
 
 namespace tandem::api {
@@ -17,44 +20,6 @@ namespace json = boost::json;
 namespace {
 
 using Seconds = std::chrono::duration<double>;
-
-// One request's work, shared by the waiting coroutine and the worker.
-struct TaskJob {
-  std::function<tasks::TaskAnswer()> work;  // runs the model (or reloads it)
-  std::string failure;                      // what a failure of `work` is called in the error
-  std::shared_ptr<const tasks::TailoredTask> model;
-  std::function<void()> wake;
-  http::Clock::time_point queued_at;
-  // Written by the worker before `done`; read by the coroutine after it sees `done`.
-  tasks::TaskAnswer answer;
-  std::optional<core::ApiError> error;
-  const char* outcome = "ok";
-  double queue_seconds = 0;
-  double run_seconds = 0;
-  std::atomic<bool> done{false};
-  // Set by the coroutine when it stopped waiting (timeout, client gone): the worker skips the
-  // model if it has not started yet.
-  std::atomic<bool> abandoned{false};
-};
-
-void run_job(TaskJob& job) {
-  auto started = http::Clock::now();
-  job.queue_seconds = Seconds(started - job.queued_at).count();
-  if (!job.abandoned.load()) {
-    try {
-      job.answer = job.work();
-    } catch (const tasks::TaskInputError& e) {
-      job.error = core::invalid_request(e.what(), e.param(), e.code());
-      job.outcome = "invalid_input";
-    } catch (const std::exception& e) {
-      job.error = core::internal_error(job.failure + ": " + e.what());
-      job.outcome = "error";
-    }
-  }
-  job.run_seconds = Seconds(http::Clock::now() - started).count();
-  job.done.store(true);
-  if (!job.abandoned.load()) job.wake();
-}
 
 json::object model_info(const tasks::TailoredTask& model) {
   const models::ArtifactMeta& m = model.meta();
@@ -77,73 +42,341 @@ core::ApiError task_not_found(std::string_view name) {
   return core::not_found("no task named '" + std::string(name) + "'", "task_not_found");
 }
 
-core::ApiError service_unavailable(std::string message) {
-  return core::ApiError{503, "server_error", "overloaded", std::move(message), ""};
+double unit_random() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-// Runs `job` on the pool and waits for it until the deadline; nullopt when it finished, else the
-// error to answer with.
-http::Task<std::optional<core::ApiError>> run_on_pool(WorkerContext& worker,
-                                                      std::shared_ptr<TaskJob> job,
-                                                      http::Clock::time_point deadline,
-                                                      http::CancelSignal* cancel) {
-  auto waiter = std::make_shared<http::Waiter>(co_await asio::this_coro::executor);
-  job->wake = waiter->waker();
-  job->queued_at = http::Clock::now();
-  if (!worker.state.task_pool->submit([job] { run_job(*job); })) {
-    co_return service_unavailable("the task queue is full (" +
-                                  std::to_string(worker.state.task_pool->queue_limit()) +
-                                  " jobs waiting); retry later");
+// One variant run, with what the policy made of it.
+struct Step {
+  VariantResult result;
+  std::optional<double> threshold;
+  bool accepted = false;
+  bool fallback = false;  // ran from the fallback list
+};
+
+struct RunOutcome {
+  routing::RoutePlan plan;
+  std::vector<Step> steps;
+  const Step* answer = nullptr;  // the accepted step; null when none answered
+  std::string router_detail;     // the router's predictions, for the route
+  bool below_threshold = false;  // every stage was unsure; the last answer stands
+  std::optional<core::ApiError> error;
+};
+
+// The router's pick among the policy's candidates, and its reasons in words.
+std::size_t router_pick(const tasks::LoadedTask& task, const tasks::TaskInput& input,
+                        std::string& detail) {
+  const routing::RouterModel& router = *task.router();
+  const auto* text = std::get_if<tasks::TextInput>(&input);
+  std::vector<double> p_all = router.predict(text ? std::string_view(text->text) : "");
+  std::vector<double> p, costs;
+  for (std::size_t column : task.router_columns()) {
+    p.push_back(p_all.at(column));
+    costs.push_back(router.mean_costs().at(column));
   }
-  http::CancelHook hook(cancel, [waiter] { waiter->interrupt(); });
-  while (!job->done.load()) {
-    bool in_time = co_await waiter->wait(deadline);
-    if (job->done.load()) break;
-    if (!in_time || http::is_cancelled(cancel)) {
-      job->abandoned.store(true);
-      co_return core::gateway_timeout(
-          "the task did not finish within " +
-          std::to_string(worker.state.config.server.task_timeout.count()) + " ms");
+  std::size_t pick = routing::RouterModel::choose_model(p, task.config().policy.cost_weight, costs,
+                                                        router.rule());
+  char buffer[64];
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    std::snprintf(buffer, sizeof buffer, "%s%s p=%.2f", detail.empty() ? "" : ", ",
+                  task.policy().variants[i].c_str(), p[i]);
+    detail += buffer;
+  }
+  return pick;
+}
+
+// "cascade: distilled 0.62<0.80 escalated > llm ok" -- the x-tandem-route header.
+std::string route_header(const RunOutcome& run) {
+  std::string out = run.plan.policy + ":";
+  for (std::size_t i = 0; i < run.steps.size(); ++i) {
+    const Step& s = run.steps[i];
+    char conf[48] = "";
+    if (s.result.confidence) {
+      if (s.threshold) {
+        std::snprintf(conf, sizeof conf, " %.2f%s%.2f", *s.result.confidence,
+                      *s.result.confidence >= *s.threshold ? ">=" : "<", *s.threshold);
+      } else {
+        std::snprintf(conf, sizeof conf, " %.2f", *s.result.confidence);
+      }
     }
+    out += (i == 0 ? " " : " > ") + s.result.variant + conf;
+    out += !s.result.ok ? " failed" : s.accepted ? " ok" : " escalated";
   }
-  co_return std::nullopt;
+  return out;
+}
+
+json::object step_json(const Step& s) {
+  const VariantResult& r = s.result;
+  json::object o{{"variant", r.variant}, {"kind", r.kind}, {"ok", r.ok}};
+  if (r.confidence) o["confidence"] = *r.confidence;
+  if (s.threshold) o["threshold"] = *s.threshold;
+  o["accepted"] = s.accepted;
+  if (s.fallback) o["fallback"] = true;
+  if (!r.answered_by.empty()) o["answered_by"] = r.answered_by;
+  if (r.calls > 0) o["calls"] = r.calls;
+  o["latency_ms"] = std::round(r.seconds * 1e5) / 100;
+  if (r.kind == "llm") o["cost_usd"] = core::format_usd(r.cost_pico_usd);
+  if (!r.note.empty()) o["note"] = r.note;
+  if (r.error) o["error"] = r.error->message;
+  return o;
+}
+
+json::object usage_json(const RunOutcome& run, std::int64_t& cost) {
+  std::int64_t prompt = 0, completion = 0;
+  cost = 0;
+  for (const auto& s : run.steps) {
+    prompt += s.result.usage.prompt_tokens;
+    completion += s.result.usage.completion_tokens;
+    cost += s.result.cost_pico_usd;
+  }
+  return json::object{
+      {"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+}
+
+json::object route_json(const RunOutcome& run) {
+  json::array steps;
+  for (const auto& s : run.steps) steps.push_back(step_json(s));
+  json::object route{{"policy", run.plan.policy}, {"reason", run.plan.reason}, {"steps", steps}};
+  if (!run.router_detail.empty()) route["router"] = run.router_detail;
+  if (run.below_threshold) {
+    route["note"] = "no stage reached its threshold and the escalation failed: the best answer "
+                    "below its threshold stands";
+  }
+  return route;
 }
 
 // The answer of POST /v1/tasks/<name>. (Outside the coroutines: GCC 12 miscompiles braced
 // initialiser lists holding string literals inside a coroutine.)
-json::object result_body(const config::TaskConfig& task, TaskJob& job) {
+json::object result_body(const tasks::LoadedTask& task, const RunOutcome& run, double seconds) {
+  const config::TaskConfig& config = task.config();
+  const VariantResult& answer = run.answer->result;
   json::object body{{"object", "task.result"},
-                    {"task", task.name},
-                    {"kind", task.kind},
-                    {"output", std::move(job.answer.output)}};
-  if (job.answer.confidence) body["confidence"] = *job.answer.confidence;
-  body["model"] = model_info(*job.model);
-  body["timing"] = json::object{{"queue_us", std::llround(job.queue_seconds * 1e6)},
-                                {"inference_us", std::llround(job.run_seconds * 1e6)}};
+                    {"task", config.name},
+                    {"kind", config.kind},
+                    {"output", answer.output}};
+  if (answer.confidence) body["confidence"] = *answer.confidence;
+  body["variant"] = answer.variant;
+  if (answer.model) body["model"] = model_info(*answer.model);
+  body["route"] = route_json(run);
+  std::int64_t cost = 0;
+  body["usage"] = usage_json(run, cost);
+  body["cost_usd"] = core::format_usd(cost);
+  json::object timing{{"total_us", std::llround(seconds * 1e6)}};
+  if (answer.kind == "tailored") {
+    timing["queue_us"] = std::llround(answer.queue_seconds * 1e6);
+    timing["inference_us"] = std::llround((answer.seconds - answer.queue_seconds) * 1e6);
+  }
+  body["timing"] = std::move(timing);
   return body;
+}
+
+// One JSON line of the task's record file.
+std::string record_line(const tasks::LoadedTask& task, const tasks::TaskInput& input,
+                        const core::RequestContext& context, const RunOutcome& run,
+                        double seconds) {
+  json::object record;
+  auto now = std::chrono::system_clock::now();
+  record["time"] = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
+                       .count();
+  record["task"] = task.config().name;
+  if (const auto* text = std::get_if<tasks::TextInput>(&input)) {
+    record["input"] = text->fields;
+  } else if (const auto* recsys = std::get_if<tasks::RecsysInput>(&input)) {
+    json::object in;
+    if (recsys->user) in["user"] = *recsys->user;
+    if (recsys->item) in["item"] = *recsys->item;
+    record["input"] = std::move(in);
+  } else {
+    record["input"] = json::object{{"image", "(not recorded)"}};
+  }
+  json::object ctx;
+  if (!context.stakes.empty()) ctx["stakes"] = context.stakes;
+  if (context.explain) ctx["explain"] = true;
+  if (!context.resources.empty()) ctx["resources"] = context.resources;
+  if (context.latency_budget_ms) ctx["latency_budget_ms"] = *context.latency_budget_ms;
+  if (!context.language.empty()) ctx["language"] = context.language;
+  if (!context.user.empty()) ctx["user"] = context.user;
+  record["context"] = std::move(ctx);
+  json::array variants;
+  for (const auto& s : run.steps) {
+    json::object v = step_json(s);
+    if (s.result.ok) v["output"] = s.result.output;
+    variants.push_back(std::move(v));
+  }
+  record["variants"] = std::move(variants);
+  record["policy"] = run.plan.policy;
+  if (run.answer != nullptr) {
+    record["variant"] = run.answer->result.variant;
+    record["output"] = run.answer->result.output;
+    if (run.answer->result.confidence) record["confidence"] = *run.answer->result.confidence;
+  } else if (run.error) {
+    record["error"] = run.error->message;
+  }
+  std::int64_t cost = 0;
+  record["usage"] = usage_json(run, cost);
+  record["cost_usd"] = core::format_usd(cost);
+  record["latency_ms"] = std::round(seconds * 1e5) / 100;
+  return json::serialize(record);
+}
+
+// Every variant failed: the error the client gets.
+core::ApiError failure_of(const RunOutcome& run) {
+  std::string why;
+  const core::ApiError* last = nullptr;
+  for (const auto& s : run.steps) {
+    if (s.result.ok || !s.result.error) continue;
+    last = &*s.result.error;
+    why += (why.empty() ? "" : "; ") + s.result.variant + ": " + s.result.error->message;
+  }
+  if (last == nullptr) return core::internal_error("no variant ran");
+  if (run.steps.size() == 1) return *last;
+  core::ApiError e = *last;
+  e.message = "every variant failed (" + why + ")";
+  return e;
+}
+
+const char* outcome_label(const core::ApiError& e) {
+  if (e.status == 503) return "rejected";
+  if (e.status == 504) return "timeout";
+  if (e.status >= 400 && e.status < 500) return "invalid_input";
+  return "error";
+}
+
+// The task's own deadline: the client leaving or the deadline passing cancels every variant.
+struct TaskCancel {
+  TaskCancel(http::Executor executor, http::CancelSignal& outer, http::Clock::time_point deadline)
+      : timer(executor), hook(&outer, [this] { signal.cancel(); }) {
+    timer.expires_at(deadline);
+    timer.async_wait([alive = std::weak_ptr<bool>(alive_), this](boost::system::error_code ec) {
+      if (!ec && !alive.expired()) signal.cancel();
+    });
+  }
+  ~TaskCancel() { timer.cancel(); }
+  http::CancelSignal signal;
+  http::Timer timer;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  http::CancelHook hook;
+};
+
+// Runs the plan: the stages in order until one is accepted, then the fallbacks if none answered.
+http::Task<void> run_plan(WorkerContext& worker, const tasks::LoadedTask& task,
+                          std::shared_ptr<const tasks::TaskInput> input,
+                          http::Clock::time_point deadline, http::CancelSignal* cancel,
+                          RunOutcome& run) {
+  const config::TaskConfig& config = task.config();
+  auto run_one = [&](const std::string& name, std::optional<double> threshold,
+                     bool fallback) -> http::Task<Step*> {
+    Step step;
+    step.threshold = threshold;
+    step.fallback = fallback;
+    const tasks::LoadedVariant* variant = task.find(name);
+    step.result = co_await run_variant(worker, task, *variant, input, deadline, cancel);
+    const VariantResult& r = step.result;
+    step.accepted = r.ok && (!threshold || (r.confidence && *r.confidence >= *threshold));
+    const char* outcome = !r.ok ? "failed" : step.accepted ? "accepted" : "escalated";
+    worker.state.metrics.task_variant_runs.with({config.name, name, outcome}).inc();
+    if (r.kind == "tailored" && r.ok) {
+      worker.state.metrics.task_queue_wait.with({config.name}).observe(r.queue_seconds);
+      worker.state.metrics.task_inference.with({config.name}).observe(r.seconds - r.queue_seconds);
+    }
+    run.steps.push_back(std::move(step));
+    co_return &run.steps.back();
+  };
+  run.steps.reserve(run.plan.stages.size() + run.plan.fallback.size());
+  const Step* best_unsure = nullptr;
+  for (const auto& stage : run.plan.stages) {
+    Step* step = co_await run_one(stage.variant, stage.threshold, false);
+    if (step->result.client_error) {
+      run.error = step->result.error;
+      co_return;
+    }
+    if (step->accepted) {
+      run.answer = step;
+      co_return;
+    }
+    if (step->result.ok) best_unsure = step;
+    if (http::is_cancelled(cancel)) break;
+  }
+  for (const auto& name : run.plan.fallback) {
+    if (http::is_cancelled(cancel)) break;
+    Step* step = co_await run_one(name, std::nullopt, true);
+    if (step->accepted) {
+      run.answer = step;
+      co_return;
+    }
+    if (step->result.client_error) {
+      run.error = step->result.error;
+      co_return;
+    }
+  }
+  if (best_unsure != nullptr) {
+    // A cascade whose later stages failed: an unsure answer beats none, and the route says so.
+    run.answer = best_unsure;
+    run.below_threshold = true;
+    co_return;
+  }
+  run.error = failure_of(run);
+}
+
+json::object variant_list(const tasks::LoadedTask& task) {
+  json::array variants;
+  for (const auto& v : task.variants()) {
+    json::object o{{"name", v.name}, {"kind", v.kind}};
+    if (v.model) o["model"] = model_info(*v.model);
+    if (v.config != nullptr && v.kind == "llm") o["llm"] = v.config->model;
+    variants.push_back(std::move(o));
+  }
+  const routing::EffectivePolicy& p = task.policy();
+  json::object policy{{"kind", p.kind}};
+  json::array names, thresholds;
+  for (const auto& n : p.variants) names.push_back(json::string(n));
+  for (double t : p.thresholds) thresholds.push_back(t);
+  policy["variants"] = std::move(names);
+  if (!p.thresholds.empty()) policy["thresholds"] = std::move(thresholds);
+  json::object out{{"variants", std::move(variants)}, {"policy", std::move(policy)}};
+  if (task.distilled()) {
+    const tasks::DistillState& d = *task.distilled();
+    out["distilled"] = json::object{{"teacher", d.teacher},
+                                    {"threshold", d.threshold},
+                                    {"agreement", d.agreement},
+                                    {"coverage", d.coverage},
+                                    {"records", d.records}};
+  }
+  return out;
 }
 
 json::object task_list_body(const tasks::TaskRegistry* registry) {
   json::array data;
   if (registry != nullptr) {
     for (const auto& entry : registry->entries()) {
-      auto model = entry->model();
-      data.push_back(json::object{{"id", entry->config().name},
-                                  {"object", "task"},
-                                  {"kind", entry->config().kind},
-                                  {"model", model_info(*model)},
-                                  {"details", model->describe()},
-                                  {"reloads", entry->reloads()}});
+      auto loaded = entry->loaded();
+      const config::TaskConfig& c = entry->config();
+      json::object o{{"id", c.name}, {"object", "task"}, {"kind", c.kind}, {"contract", c.contract}};
+      if (const tasks::TailoredTask* model = loaded->primary_model(); model && !loaded->hybrid()) {
+        o["model"] = model_info(*model);
+        o["details"] = model->describe();
+      }
+      if (!c.labels.empty()) {
+        json::array labels;
+        for (const auto& l : c.labels) labels.push_back(json::string(l));
+        o["labels"] = std::move(labels);
+      }
+      for (auto& [k, v] : variant_list(*loaded)) o[k] = std::move(v);
+      o["reloads"] = entry->reloads();
+      data.push_back(std::move(o));
     }
   }
   return json::object{{"object", "list"}, {"data", std::move(data)}};
 }
 
-json::object reload_body(const tasks::TaskEntry& entry, TaskJob& job) {
-  return json::object{{"object", "task.reload"},
-                      {"task", entry.config().name},
-                      {"reloads", entry.reloads()},
-                      {"model", std::move(job.answer.output)}};
+json::object reload_body(const tasks::TaskEntry& entry, const tasks::LoadedTask& loaded) {
+  json::object body{{"object", "task.reload"},
+                    {"task", entry.config().name},
+                    {"reloads", entry.reloads()}};
+  if (const tasks::TailoredTask* model = loaded.primary_model()) body["model"] = model_info(*model);
+  for (auto& [k, v] : variant_list(loaded)) body[k] = std::move(v);
+  return body;
 }
 
 }  // namespace
@@ -151,45 +384,71 @@ json::object reload_body(const tasks::TaskEntry& entry, TaskJob& job) {
 http::Task<void> serve_task(WorkerContext& worker, const http::Request& request,
                             http::Responder& responder, std::string_view name) {
   GatewayState& state = worker.state;
+  auto started = http::Clock::now();
   tasks::TaskEntry* entry = state.task_registry ? state.task_registry->find(name) : nullptr;
   if (entry == nullptr) {
     co_await responder.send(error_response(task_not_found(name)));
     co_return;
   }
-  const config::TaskConfig& task = entry->config();
-  auto parsed = tasks::parse_task_input(task, request.header("content-type"), request.body,
-                                        state.config.server.max_json_depth);
+  // This request keeps this snapshot even if a reload swaps it.
+  std::shared_ptr<const tasks::LoadedTask> task = entry->loaded();
+  const config::TaskConfig& config = entry->config();
+  core::RequestContext context;
+  auto parsed = tasks::parse_task_input(config, request.header("content-type"), request.body,
+                                        state.config.server.max_json_depth, &context);
   if (auto* error = std::get_if<core::ApiError>(&parsed)) {
-    state.metrics.task_requests.with({task.name, "invalid_input"}).inc();
+    state.metrics.task_requests.with({config.name, "invalid_input"}).inc();
     co_await responder.send(error_response(*error));
     co_return;
   }
-  auto job = std::make_shared<TaskJob>();
-  job->model = entry->model();  // this request keeps this model even if a reload swaps it
-  job->failure = "the task's model failed";
-  job->work = [model = job->model, input = std::move(std::get<tasks::TaskInput>(parsed))] {
-    return model->run(input);
-  };
-  auto deadline = http::Clock::now() + state.config.server.task_timeout;
-  auto failed = co_await run_on_pool(worker, job, deadline, &responder.cancel_signal());
-  if (failed) {
-    state.metrics.task_requests.with({task.name, failed->status == 503 ? "rejected" : "timeout"})
-        .inc();
-    co_await responder.send(error_response(*failed));
-    co_return;
+  auto input =
+      std::make_shared<const tasks::TaskInput>(std::move(std::get<tasks::TaskInput>(parsed)));
+  auto timeout = state.config.server.task_timeout;
+  if (context.latency_budget_ms) {
+    timeout = std::min<std::chrono::milliseconds>(
+        timeout, std::chrono::milliseconds(*context.latency_budget_ms));
   }
-  state.metrics.task_requests.with({task.name, job->outcome}).inc();
-  state.metrics.task_queue_wait.with({task.name}).observe(job->queue_seconds);
-  state.metrics.task_inference.with({task.name}).observe(job->run_seconds);
-  if (job->error) {
-    if (job->error->status >= 500) {
-      log::error("task_failed", {{"task", task.name}, {"error", job->error->message}});
+  auto deadline = started + timeout;
+  TaskCancel task_cancel(co_await asio::this_coro::executor, responder.cancel_signal(), deadline);
+
+  RunOutcome run;
+  routing::RouterPick pick;
+  if (task->router() != nullptr) {
+    pick = [&] { return router_pick(*task, *input, run.router_detail); };
+  }
+  run.plan = routing::plan_route(config.name, config.rules, task->policy(), context,
+                                 unit_random(), pick);
+  co_await run_plan(worker, *task, input, deadline, &task_cancel.signal, run);
+  if (responder.cancel_signal().cancelled() && !cut_by_shutdown(responder)) co_return;  // gone
+  double seconds = Seconds(http::Clock::now() - started).count();
+  if (auto it = state.task_records.find(config.name); it != state.task_records.end()) {
+    it->second->append(record_line(*task, *input, context, run, seconds));
+  }
+  if (run.answer == nullptr) {
+    core::ApiError error = run.error ? *run.error : core::internal_error("no variant answered");
+    if (task_cancel.signal.cancelled() && !responder.cancel_signal().cancelled()) {
+      error = core::gateway_timeout("the task did not finish within " +
+                                    std::to_string(timeout.count()) + " ms");
     }
-    co_await responder.send(error_response(*job->error));
+    state.metrics.task_requests.with({config.name, outcome_label(error)}).inc();
+    if (error.status >= 500) {
+      log::error("task_failed", {{"task", config.name}, {"error", error.message}});
+    }
+    http::Response r = error_response(error);
+    r.headers.push_back({"x-tandem-route", route_header(run)});
+    co_await responder.send(std::move(r));
     co_return;
   }
-  json::object body = result_body(task, *job);
-  co_await responder.send(json_ok(body));
+  state.metrics.task_requests.with({config.name, "ok"}).inc();
+  json::object body = result_body(*task, run, seconds);
+  std::int64_t cost = 0;
+  usage_json(run, cost);
+  if (cost > 0) state.metrics.task_cost.with({config.name}).inc(static_cast<std::uint64_t>(cost));
+  http::Response r = json_ok(body);
+  r.headers.push_back({"x-tandem-route", route_header(run)});
+  r.headers.push_back({"x-tandem-variant", run.answer->result.variant});
+  r.headers.push_back({"x-tandem-cost-usd", core::format_usd(cost)});
+  co_await responder.send(std::move(r));
 }
 
 http::Task<void> serve_task_list(WorkerContext& worker, http::Responder& responder) {
@@ -204,30 +463,36 @@ http::Task<void> serve_task_reload(WorkerContext& worker, http::Responder& respo
     co_await responder.send(error_response(task_not_found(name)));
     co_return;
   }
-  // Loading reads and checks a file that may be large: on a worker, like inference.
-  auto job = std::make_shared<TaskJob>();
-  job->failure = "reload failed; the previous model keeps serving";
-  job->work = [entry] { return tasks::TaskAnswer{model_info(*entry->reload()), std::nullopt}; };
-  // A reload may take far longer than one inference: give it at least a minute.
+  // Loading reads and checks files that may be large: on a worker, like inference. A reload may
+  // take far longer than one inference: give it at least a minute.
   auto deadline =
       http::Clock::now() + std::max<std::chrono::milliseconds>(state.config.server.task_timeout,
                                                                std::chrono::minutes(1));
-  auto failed = co_await run_on_pool(worker, job, deadline, &responder.cancel_signal());
-  if (failed) {
-    co_await responder.send(error_response(*failed));
-    co_return;
-  }
+  // Shared with the job: a worker may finish the reload after this request stopped waiting.
+  auto fresh = std::make_shared<std::shared_ptr<const tasks::LoadedTask>>();
+  // Named, not temporaries: GCC 12 mishandles temporaries inside a co_await expression.
+  std::function<tasks::TaskAnswer()> work = [entry, fresh] {
+    *fresh = entry->reload();
+    return tasks::TaskAnswer{};
+  };
+  std::string failure = "reload failed; the previous model keeps serving";
+  PoolOutcome pool = co_await run_on_pool(worker, std::move(work), std::move(failure), deadline,
+                                          &responder.cancel_signal());
   const config::TaskConfig& task = entry->config();
-  if (job->error) {
+  if (pool.error) {
+    if (pool.error->status == 503 || pool.error->status == 504) {
+      co_await responder.send(error_response(*pool.error));
+      co_return;
+    }
     state.metrics.task_reloads.with({task.name, "failed"}).inc();
-    log::error("task_reload_failed", {{"task", task.name}, {"error", job->error->message}});
-    job->error->code = "model_load_failed";
-    co_await responder.send(error_response(*job->error));
+    log::error("task_reload_failed", {{"task", task.name}, {"error", pool.error->message}});
+    pool.error->code = "model_load_failed";
+    co_await responder.send(error_response(*pool.error));
     co_return;
   }
   state.metrics.task_reloads.with({task.name, "ok"}).inc();
   log::info("task_reloaded", {{"task", task.name}});
-  co_await responder.send(json_ok(reload_body(*entry, *job)));
+  co_await responder.send(json_ok(reload_body(*entry, **fresh)));
 }
 
 }  // namespace tandem::api

@@ -56,6 +56,12 @@ GatewayMetrics::GatewayMetrics(Registry& r)
                                   task_buckets())),
       task_queue_depth(r.gauge("tandem_task_queue_depth", "Task jobs waiting for a worker", {})),
       task_reloads(r.counter("tandem_task_reloads_total", "Task model reloads by outcome",
-                             {"task", "outcome"})) {}
+                             {"task", "outcome"})),
+      task_variant_runs(r.counter("tandem_task_variant_runs_total",
+                                  "Variant runs by task, variant and outcome (accepted, "
+                                  "escalated, failed)",
+                                  {"task", "variant", "outcome"})),
+      task_cost(r.counter("tandem_task_cost_picousd_total",
+                          "Money spent by each task's variants, in pico-USD", {"task"})) {}
 
 }  // namespace tandem::metrics

@@ -31,6 +31,9 @@ struct GatewayMetrics {
   HistogramFamily& task_queue_wait;  // {task}: time a job waited for a worker
   GaugeFamily& task_queue_depth;     // {}: jobs waiting (refreshed when /metrics is read)
   CounterFamily& task_reloads;       // {task, outcome}: ok | failed
+  // {task, variant, outcome}: accepted | escalated (below its threshold) | failed
+  CounterFamily& task_variant_runs;
+  CounterFamily& task_cost;  // {task}: pico-USD spent by the task's variants
 };
 
 }  // namespace tandem::metrics

@@ -49,9 +49,11 @@ class TailoredTask {
   models::ArtifactMeta meta_;
 };
 
-// Reads the task's artifact and builds its model. Throws std::runtime_error (ArtifactError or the
-// model library's error) whose message names the file: a start or a reload fails with it.
-std::shared_ptr<const TailoredTask> load_tailored_task(const config::TaskConfig& config);
+// Reads a tailored variant's artifact (of the task's kind) and builds its model, with the task's
+// serving settings. Throws std::runtime_error (ArtifactError or the model library's error) whose
+// message names the file: a start or a reload fails with it.
+std::shared_ptr<const TailoredTask> load_tailored_task(const config::TaskConfig& config,
+                                                       const std::string& artifact_path);
 
 // One loader per kind (each in its own file, next to its adapter).
 std::shared_ptr<const TailoredTask> load_text_task(const config::TaskConfig& config,

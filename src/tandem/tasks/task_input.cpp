@@ -1,6 +1,7 @@
 #include "tandem/tasks/task_input.h"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <cmath>
 
 #include "tandem/core/base64.h"
@@ -49,24 +50,48 @@ std::optional<core::ApiError> only_keys(const json::object& o,
 
 std::variant<TaskInput, core::ApiError> parse_text(const config::TaskConfig& task,
                                                    const json::object& o) {
-  if (auto e = only_keys(o, {"input", "explain"})) return *e;
+  if (auto e = only_keys(o, {"input", "explain", "context"})) return *e;
   const json::value* input = core::find_member(o, "input");
   if (input == nullptr) return core::invalid_request("input: required field is missing", "input");
   TextInput in;
   in.explain = task.explain;
-  const json::value* text = input;
-  std::string path = "input";
-  if (input->is_object()) {
-    if (auto e = only_keys(input->get_object(), {"text"}, "input.")) return *e;
-    text = core::find_member(input->get_object(), "text");
-    path = "input.text";
-    if (text == nullptr) return core::invalid_request(path + ": required field is missing", path);
+  // The fields a text task takes (default: just "text"). A bare string is the first field.
+  std::vector<std::string> fields = task.input_fields;
+  if (fields.empty()) fields = {"text"};
+  if (input->is_string()) {
+    in.fields[fields.front()] = input->get_string();
+  } else if (input->is_object()) {
+    for (const auto& [key, value] : input->get_object()) {
+      std::string path = "input." + std::string(key);
+      if (std::find(fields.begin(), fields.end(), key) == fields.end()) {
+        std::string list;
+        for (const auto& f : fields) list += (list.empty() ? "" : ", ") + f;
+        return core::invalid_request(path + ": unknown field (this task takes " + list + ")", path,
+                                     "unknown_field");
+      }
+      if (!value.is_string() && !value.is_number() && !value.is_bool()) {
+        return wrong_type(path, "a string, number or boolean", value);
+      }
+      in.fields[key] = value;
+    }
+  } else {
+    return wrong_type("input", "a string or an object of input fields", *input);
   }
-  if (!text->is_string()) return wrong_type(path, "a string", *text);
-  in.text = std::string(text->get_string());
-  bool blank = true;
-  for (char c : in.text) blank = blank && std::isspace(static_cast<unsigned char>(c));
-  if (blank) return core::invalid_request(path + ": must not be empty or only whitespace", path);
+  for (const auto& f : fields) {
+    std::string path = input->is_string() ? "input" : "input." + f;
+    const json::value* v = in.fields.if_contains(f);
+    if (v == nullptr) return core::invalid_request(path + ": required field is missing", path);
+    if (v->is_string()) {
+      bool blank = true;
+      for (char c : v->get_string()) blank = blank && std::isspace(static_cast<unsigned char>(c));
+      if (blank) {
+        return core::invalid_request(path + ": must not be empty or only whitespace", path);
+      }
+    }
+  }
+  // What a tailored model reads: the first field as text.
+  const json::value& first = in.fields.at(fields.front());
+  in.text = first.is_string() ? std::string(first.get_string()) : json::serialize(first);
   if (auto e = read_count(o, "explain", 0, 50, in.explain)) return *e;
   return TaskInput{std::move(in)};
 }
@@ -93,7 +118,7 @@ std::optional<core::ApiError> read_id(const json::object& o, const std::string& 
 
 std::variant<TaskInput, core::ApiError> parse_recsys(const config::TaskConfig& task,
                                                      const json::object& o) {
-  if (auto e = only_keys(o, {"input", "n", "explain"})) return *e;
+  if (auto e = only_keys(o, {"input", "n", "explain", "context"})) return *e;
   const json::value* input = core::find_member(o, "input");
   if (input == nullptr) {
     return core::invalid_request(
@@ -173,7 +198,7 @@ std::optional<core::ApiError> image_too_large(const config::TaskConfig& task, st
 
 std::variant<TaskInput, core::ApiError> parse_vision_json(const config::TaskConfig& task,
                                                           const json::object& o) {
-  if (auto e = only_keys(o, {"input", "top_k"})) return *e;
+  if (auto e = only_keys(o, {"input", "top_k", "context"})) return *e;
   const json::value* input = core::find_member(o, "input");
   if (input == nullptr) {
     return core::invalid_request(
@@ -258,12 +283,84 @@ std::variant<TaskInput, core::ApiError> parse_vision_multipart(const config::Tas
   return TaskInput{std::move(in)};
 }
 
+std::optional<core::ApiError> read_context_string(const json::object& c, std::string_view key,
+                                                  std::initializer_list<std::string_view> allowed,
+                                                  std::size_t max_size, std::string& out) {
+  const json::value* v = core::find_member(c, key);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  std::string path = "context." + std::string(key);
+  if (!v->is_string()) return wrong_type(path, "a string", *v);
+  std::string_view s = v->get_string();
+  if (allowed.size() > 0) {
+    bool ok = false;
+    std::string list;
+    for (auto a : allowed) {
+      ok = ok || s == a;
+      list += (list.empty() ? "" : ", ") + std::string(a);
+    }
+    if (!ok) return core::invalid_request(path + ": must be one of " + list, path);
+  } else if (s.empty() || s.size() > max_size) {
+    return core::invalid_request(
+        path + ": must be 1 to " + std::to_string(max_size) + " characters", path);
+  }
+  out = std::string(s);
+  return std::nullopt;
+}
+
+// "context": what the request says about itself, for the task's decision table.
+std::optional<core::ApiError> parse_context(const json::object& o, core::RequestContext& context) {
+  const json::value* v = core::find_member(o, "context");
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (!v->is_object()) return wrong_type("context", "an object", *v);
+  const json::object& c = v->get_object();
+  if (auto e = only_keys(c, {"stakes", "explain", "resources", "latency_budget_ms", "language",
+                             "user"},
+                         "context.")) {
+    return e;
+  }
+  if (auto e = read_context_string(c, "stakes", {"low", "medium", "high"}, 0, context.stakes)) {
+    return e;
+  }
+  if (auto e = read_context_string(c, "resources", {"low", "normal"}, 0, context.resources)) {
+    return e;
+  }
+  if (auto e = read_context_string(c, "language", {}, 16, context.language)) return e;
+  if (auto e = read_context_string(c, "user", {}, 256, context.user)) return e;
+  if (const json::value* e = core::find_member(c, "explain"); e != nullptr && !e->is_null()) {
+    if (!e->is_bool()) return wrong_type("context.explain", "true or false", *e);
+    context.explain = e->get_bool();
+  }
+  if (auto e = checks::integer_in(c, "latency_budget_ms", 1, 86'400'000)) {
+    e->param = "context.latency_budget_ms";
+    e->message = "context." + e->message;
+    return e;
+  }
+  if (const json::value* b = core::find_member(c, "latency_budget_ms"); b && !b->is_null()) {
+    context.latency_budget_ms = static_cast<std::int64_t>(checks::as_double(*b));
+  }
+  return std::nullopt;
+}
+
+std::size_t input_chars(const TaskInput& input) {
+  if (const auto* text = std::get_if<TextInput>(&input)) {
+    std::size_t n = 0;
+    for (const auto& [key, value] : text->fields) {
+      if (!value.is_string()) continue;
+      // Characters, not bytes: count every byte that does not continue a UTF-8 sequence.
+      for (unsigned char c : value.get_string()) n += (c & 0xC0) != 0x80;
+    }
+    return n;
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::variant<TaskInput, core::ApiError> parse_task_input(const config::TaskConfig& task,
                                                          std::string_view content_type,
                                                          std::string_view body,
-                                                         int max_json_depth) {
+                                                         int max_json_depth,
+                                                         core::RequestContext* context) {
   if (task.kind == "vision") {
     if (auto boundary = http::multipart_boundary(content_type)) {
       return parse_vision_multipart(task, *boundary, body);
@@ -280,9 +377,15 @@ std::variant<TaskInput, core::ApiError> parse_task_input(const config::TaskConfi
         "invalid_json");
   }
   const json::object& o = value.get_object();
-  if (task.kind == "text") return parse_text(task, o);
-  if (task.kind == "recsys") return parse_recsys(task, o);
-  return parse_vision_json(task, o);
+  std::variant<TaskInput, core::ApiError> result =
+      task.kind == "text"     ? parse_text(task, o)
+      : task.kind == "recsys" ? parse_recsys(task, o)
+                              : parse_vision_json(task, o);
+  if (context != nullptr && std::holds_alternative<TaskInput>(result)) {
+    if (auto e = parse_context(o, *context)) return *e;
+    context->input_chars = input_chars(std::get<TaskInput>(result));
+  }
+  return result;
 }
 
 }  // namespace tandem::tasks

@@ -5,12 +5,14 @@
 // here, so the workers only see well-formed work.
 //
 // Bodies (JSON):
-//   text    {"input": "some text"} or {"input": {"text": "..."}}, optional "explain": 0..50
+//   text    {"input": "some text"} or {"input": {"text": "...", <other input_fields>}},
+//           optional "explain": 0..50
 //   recsys  {"input": {"user": 42}} (recommendations) or {"input": {"item": 1}} (similar items),
 //           optional "n": 1..max_n, "explain": 0..20 reasons per recommended item (default 3)
 //   vision  {"input": {"image": "<base64 PNG/JPEG, or a data: URL>"}} or
 //           {"input": {"pixels": [784 numbers 0..255] or [[28 rows of 28]]}}, optional "top_k"
-// Vision also takes multipart/form-data: a file part "image" and optional field "top_k".
+// Every kind also takes an optional "context" (stakes, explain, resources, latency_budget_ms,
+// language, user) for the task's policy. Vision also takes multipart/form-data: a file part "image" and optional field "top_k".
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,11 +22,15 @@
 
 #include "tandem/config/config.h"
 #include "tandem/core/api_error.h"
+#include "tandem/core/request_context.h"
+
+#include <boost/json/object.hpp>
 
 namespace tandem::tasks {
 
 struct TextInput {
-  std::string text;
+  std::string text;             // the first input field, as a tailored model reads it
+  boost::json::object fields;   // every input field, as a prompt template reads them
   int explain = 0;  // explanation tokens wanted
 };
 
@@ -43,8 +49,10 @@ struct ImageInput {
 
 using TaskInput = std::variant<TextInput, RecsysInput, ImageInput>;
 
+// `context`, when given, receives the request's "context" (see core/request_context.h).
 std::variant<TaskInput, core::ApiError> parse_task_input(const config::TaskConfig& task,
                                                          std::string_view content_type,
-                                                         std::string_view body, int max_json_depth);
+                                                         std::string_view body, int max_json_depth,
+                                                         core::RequestContext* context = nullptr);
 
 }  // namespace tandem::tasks

@@ -4,19 +4,20 @@
 
 namespace tandem::tasks {
 
-std::shared_ptr<const TailoredTask> TaskEntry::reload() {
+std::shared_ptr<const LoadedTask> TaskEntry::reload() {
   std::lock_guard lock(reload_mutex_);
-  std::shared_ptr<const TailoredTask> fresh = load_tailored_task(config_);
-  model_.store(fresh);
+  std::shared_ptr<const LoadedTask> fresh = LoadedTask::load(config_, options_);
+  loaded_.store(fresh);
   reloads_.fetch_add(1);
   return fresh;
 }
 
-TaskRegistry::TaskRegistry(const std::vector<config::TaskConfig>& tasks) {
+TaskRegistry::TaskRegistry(const std::vector<config::TaskConfig>& tasks, TaskLoadOptions options)
+    : options_(std::move(options)) {
   std::string failures;
   for (const auto& t : tasks) {
     try {
-      entries_.push_back(std::make_unique<TaskEntry>(t, load_tailored_task(t)));
+      entries_.push_back(std::make_unique<TaskEntry>(t, options_, LoadedTask::load(t, options_)));
       by_name_.emplace(t.name, entries_.back().get());
     } catch (const std::exception& e) {
       failures +=

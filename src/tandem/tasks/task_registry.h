@@ -1,9 +1,10 @@
 #pragma once
-// Every configured task with its loaded model. Models load at start (a missing or corrupt file
-// stops the start, naming the file) and can be reloaded one by one while serving: a reload reads
-// the file again and swaps the model in atomically; requests already running keep the model they
-// started with (they hold a shared_ptr), new ones get the new one. A reload that fails leaves the
-// old model serving.
+// Every configured task, loaded. Tasks load at start (a missing or corrupt file, a template that
+// does not compile, stops the start, naming it) and can be reloaded one by one while serving: a
+// reload loads the task again (its models, prompts, router, fitted thresholds and distilled
+// model) and swaps it in atomically; requests already running keep the snapshot they started
+// with (they hold a shared_ptr), new ones get the new one. A reload that fails leaves the old
+// snapshot serving.
 #include <atomic>
 #include <map>
 #include <memory>
@@ -13,40 +14,43 @@
 #include <vector>
 
 #include "tandem/config/config.h"
-#include "tandem/tasks/tailored_task.h"
+#include "tandem/tasks/loaded_task.h"
 
 namespace tandem::tasks {
 
 class TaskEntry {
  public:
-  TaskEntry(const config::TaskConfig& config, std::shared_ptr<const TailoredTask> model)
-      : config_(config), model_(std::move(model)) {}
+  TaskEntry(const config::TaskConfig& config, const TaskLoadOptions& options,
+            std::shared_ptr<const LoadedTask> loaded)
+      : config_(config), options_(options), loaded_(std::move(loaded)) {}
 
   const config::TaskConfig& config() const noexcept { return config_; }
-  // The model serving now (never null).
-  std::shared_ptr<const TailoredTask> model() const { return model_.load(); }
+  // The snapshot serving now (never null).
+  std::shared_ptr<const LoadedTask> loaded() const { return loaded_.load(); }
   std::uint64_t reloads() const noexcept { return reloads_.load(); }
 
-  // Loads the artifact again and swaps it in; throws (naming the file) and keeps the old model
+  // Loads the task again and swaps it in; throws (naming the file) and keeps the old snapshot
   // when the new one does not load. Reloads of one task are serialised.
-  std::shared_ptr<const TailoredTask> reload();
+  std::shared_ptr<const LoadedTask> reload();
 
  private:
   const config::TaskConfig& config_;
-  std::atomic<std::shared_ptr<const TailoredTask>> model_;
+  const TaskLoadOptions& options_;
+  std::atomic<std::shared_ptr<const LoadedTask>> loaded_;
   std::atomic<std::uint64_t> reloads_{0};
   std::mutex reload_mutex_;
 };
 
 class TaskRegistry {
  public:
-  // Loads every task's model; throws std::runtime_error with every failure, one per line.
-  explicit TaskRegistry(const std::vector<config::TaskConfig>& tasks);
+  // Loads every task; throws std::runtime_error with every failure, one per line.
+  TaskRegistry(const std::vector<config::TaskConfig>& tasks, TaskLoadOptions options = {});
 
   TaskEntry* find(std::string_view name) const;
   const std::vector<std::unique_ptr<TaskEntry>>& entries() const { return entries_; }
 
  private:
+  TaskLoadOptions options_;
   std::vector<std::unique_ptr<TaskEntry>> entries_;
   std::map<std::string, TaskEntry*, std::less<>> by_name_;
 };

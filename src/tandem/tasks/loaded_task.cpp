@@ -1,0 +1,144 @@
+#include "tandem/tasks/loaded_task.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+namespace tandem::tasks {
+
+namespace {
+
+// A tailored model of a labels task must answer with the task's labels, or its answers could
+// not stand in for an LLM's.
+void check_labels(const config::TaskConfig& task, const LoadedVariant& v) {
+  if (task.contract != "labels" || task.labels.empty() || task.kind != "text") return;
+  boost::json::object details = v.model->describe();
+  const boost::json::value* labels = details.if_contains("labels");
+  if (labels == nullptr || !labels->is_array()) return;
+  for (const auto& l : labels->get_array()) {
+    if (!l.is_string()) continue;
+    std::string label(l.get_string());
+    if (std::find(task.labels.begin(), task.labels.end(), label) == task.labels.end()) {
+      throw std::runtime_error("variant '" + v.name + "': the model's label '" + label +
+                               "' is not one of the task's labels");
+    }
+  }
+}
+
+// Which router model a candidate variant is: the variant's name, or for an LLM variant the
+// upstream model of its first route.
+std::size_t router_column(const routing::RouterModel& router, const config::TaskConfig& task,
+                          const std::string& variant) {
+  const auto& names = router.models();
+  auto at = std::find(names.begin(), names.end(), variant);
+  if (at != names.end()) return static_cast<std::size_t>(at - names.begin());
+  const config::VariantConfig* v = task.find_variant(variant);
+  if (v != nullptr && !v->model.empty()) {
+    at = std::find(names.begin(), names.end(), v->model);
+    if (at != names.end()) return static_cast<std::size_t>(at - names.begin());
+  }
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  throw std::runtime_error("the router has no model for variant '" + variant +
+                           "' (it knows: " + list + ")");
+}
+
+}  // namespace
+
+const LoadedVariant* LoadedTask::find(std::string_view variant) const {
+  for (const auto& v : variants_) {
+    if (v.name == variant) return &v;
+  }
+  return nullptr;
+}
+
+const TailoredTask* LoadedTask::primary_model() const {
+  for (const auto& v : variants_) {
+    if (v.model) return v.model.get();
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const LoadedTask> LoadedTask::load(const config::TaskConfig& config,
+                                                   const TaskLoadOptions& options) {
+  auto task = std::make_shared<LoadedTask>();
+  task->config_ = &config;
+  // The short form (one tailored model, `model = ...`) keeps its first-release responses.
+  task->hybrid_ = !(config.variants.size() == 1 && config.variants[0].name == "model" &&
+                    !config.model.empty());
+  for (const auto& vc : config.variants) {
+    if (vc.name == kDistilledVariant) {
+      throw std::runtime_error("variant name '" + std::string(kDistilledVariant) +
+                               "' is reserved for the model `tandem distill` writes");
+    }
+    LoadedVariant v;
+    v.name = vc.name;
+    v.kind = vc.kind;
+    v.config = &vc;
+    if (vc.kind == "tailored") {
+      v.model = load_tailored_task(config, vc.artifact);
+      check_labels(config, v);
+    } else {
+      prompts::BuilderOptions bo;
+      if (vc.retrieve_examples > 0 && vc.embedder != "glove") {
+        auto it = options.embedders.find(vc.embedder);
+        if (it == options.embedders.end()) {
+          throw std::runtime_error("variant '" + vc.name + "': no embedder '" + vc.embedder + "'");
+        }
+        bo.embedder = it->second;
+      }
+      v.prompt = std::make_shared<const prompts::PromptBuilder>(config, vc, std::move(bo));
+    }
+    task->variants_.push_back(std::move(v));
+  }
+
+  routing::EffectivePolicy& p = task->policy_;
+  p.kind = config.policy.kind;
+  p.variants = config.policy.variants;
+  p.thresholds = config.policy.thresholds;
+  p.weights = config.policy.weights;
+  p.fallback = config.policy.fallback;
+  if (!config.policy.thresholds_file.empty()) {
+    CascadeThresholds fitted = read_cascade_thresholds(config.policy.thresholds_file);
+    if (fitted.variants != p.variants) {
+      throw std::runtime_error("'" + config.policy.thresholds_file +
+                               "' was fitted for other stages than policy.variants");
+    }
+    p.thresholds = fitted.thresholds;
+  }
+  if (config.distill && std::filesystem::exists(config.distill->artifact)) {
+    std::optional<DistillState> state = read_distill_state(config.distill->artifact);
+    if (state && state->accepted) {
+      // The distilled model becomes the cheap first stage: it answers what it is sure of, the
+      // policy as configured answers the rest.
+      LoadedVariant v;
+      v.name = std::string(kDistilledVariant);
+      v.kind = "tailored";
+      v.model = load_tailored_task(config, config.distill->artifact);
+      check_labels(config, v);
+      task->variants_.push_back(std::move(v));
+      if (p.kind == "single") {
+        p.kind = "cascade";
+        p.thresholds.clear();
+      }
+      p.variants.insert(p.variants.begin(), std::string(kDistilledVariant));
+      p.thresholds.insert(p.thresholds.begin(), state->threshold);
+      task->distilled_ = state;
+    }
+  }
+  if (p.kind == "cascade" && p.thresholds.size() + 1 != p.variants.size()) {
+    throw std::runtime_error("the cascade has " + std::to_string(p.variants.size()) +
+                             " stages but " + std::to_string(p.thresholds.size()) +
+                             " thresholds (distillation adds its stage only once it has run)");
+  }
+  if (p.kind == "router") {
+    task->router_ = std::make_shared<const routing::RouterModel>(
+        routing::RouterModel::load(config.policy.router));
+    for (const auto& name : p.variants) {
+      task->router_columns_.push_back(router_column(*task->router_, config, name));
+    }
+  }
+  return task;
+}
+
+}  // namespace tandem::tasks

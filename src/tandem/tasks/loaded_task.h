@@ -1,0 +1,70 @@
+#pragma once
+// Everything a task needs at request time, loaded once (at start, and again on reload) into one
+// immutable snapshot: the tailored variants' models, the LLM variants' compiled prompts, the
+// learned router, and the policy with its fitted thresholds -- including the distilled model as
+// the cascade's cheap first stage once `tandem distill` has written one that reached its target.
+// A request holds its snapshot (a shared_ptr) until it ends, so a reload never changes a request
+// halfway.
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tandem/config/config.h"
+#include "tandem/prompts/prompt_builder.h"
+#include "tandem/routing/learned_router.h"
+#include "tandem/routing/policy.h"
+#include "tandem/tasks/cascade_state.h"
+#include "tandem/tasks/tailored_task.h"
+
+namespace tandem::tasks {
+
+// The name the distilled model runs under (a variant of that name in the config is refused).
+inline constexpr std::string_view kDistilledVariant = "distilled";
+
+struct LoadedVariant {
+  std::string name;
+  std::string kind;                                  // "tailored" or "llm"
+  const config::VariantConfig* config = nullptr;     // null for the distilled model
+  std::shared_ptr<const TailoredTask> model;         // tailored
+  std::shared_ptr<const prompts::PromptBuilder> prompt;  // llm
+};
+
+struct TaskLoadOptions {
+  // Embeds inputs for LLM variants that retrieve examples with an embeddings model (any
+  // provider): the variant's `embedder` name -> embedder. "glove" needs no entry.
+  std::map<std::string, std::shared_ptr<const prompts::SentenceEmbedder>, std::less<>> embedders;
+};
+
+class LoadedTask {
+ public:
+  const config::TaskConfig& config() const { return *config_; }
+  const LoadedVariant* find(std::string_view variant) const;
+  const std::vector<LoadedVariant>& variants() const { return variants_; }
+  const routing::EffectivePolicy& policy() const { return policy_; }
+  // The router policy's model (null for other policies), and which of its models each candidate
+  // variant is (policy().variants[i] -> router model index).
+  const routing::RouterModel* router() const { return router_.get(); }
+  const std::vector<std::size_t>& router_columns() const { return router_columns_; }
+  const std::optional<DistillState>& distilled() const { return distilled_; }
+  // The first tailored model: what the short form's responses describe.
+  const TailoredTask* primary_model() const;
+  bool hybrid() const { return hybrid_; }
+
+  // Throws std::runtime_error naming the task, variant and file.
+  static std::shared_ptr<const LoadedTask> load(const config::TaskConfig& config,
+                                                const TaskLoadOptions& options);
+
+ private:
+  const config::TaskConfig* config_ = nullptr;
+  std::vector<LoadedVariant> variants_;
+  routing::EffectivePolicy policy_;
+  std::shared_ptr<const routing::RouterModel> router_;
+  std::vector<std::size_t> router_columns_;
+  std::optional<DistillState> distilled_;
+  bool hybrid_ = false;
+};
+
+}  // namespace tandem::tasks
