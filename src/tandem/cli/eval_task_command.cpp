@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -211,10 +212,17 @@ int run_eval_task(const EvalTaskOptions& o) {
         }
         idx.push_back(static_cast<std::size_t>(it - rm.begin()));
       }
+      const auto start = std::chrono::steady_clock::now();
       for (std::size_t q = 0; q < n; ++q) {
         const std::vector<double> all = router->predict(queries[q]->prompt);
         for (std::size_t i : idx) p[q].push_back(all[i]);
       }
+      const double us =
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+              .count();
+      std::printf("router %s: %zu features, %zu heads; %.1f us per query to predict\n",
+                  policy.router.c_str(), router->features(), router->models().size(),
+                  us / static_cast<double>(n));
     } else if (policy.kind == "router" || policy.kind == "cascade") {
       throw EvalError("a " + policy.kind + " policy over replay needs `router` (the confidence " +
                       "of a replayed answer is the router's P(correct))");

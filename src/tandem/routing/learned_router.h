@@ -28,7 +28,14 @@ class RouterError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// How choose() trades predicted quality against cost (see choose_model).
+// How choose() trades predicted quality against cost (see choose_model). Measured with
+// bench/routing/run.sh on RouterBench ARC (11 models, router trained on the train file, test
+// file): utility's curve averages 0.9328 accuracy over the cost range [cheapest, GPT-4] against
+// slack's 0.9306, and at 30% of GPT-4's cost reaches 0.9291 against 0.9222 (the random router:
+// 0.9269). Slack ignores how much dearer the alternatives are, so with many models it buys small
+// predicted gains at any price; utility weighs each gain against its cost. With two models both
+// rank queries by p(strong) - p(weak) and give the same curve (MMLU: CPT(50%) 26.6% either way).
+// Utility is the default.
 enum class RoutingRule : std::uint32_t {
   // Maximise (1 - w) * p(m) - w * cost(m) / max cost: the Lagrangian of "most expected correct
   // answers within a budget", so the knob traces the best the predictions can buy.
@@ -52,7 +59,7 @@ struct RouterOptions {
   // fixed few-shot preamble, "Answer:") tells queries apart no better than the bias does, and
   // would dilute the unit-length scaling of the words that do.
   double max_doc_share = 0.5;
-  double l2 = 0;                    // > 0: this L2 strength; 0: chosen from a small grid
+  double l2 = 0;  // > 0: this L2 strength; 0: chosen from a small grid
   int epochs = 12;
   double learning_rate = 0.3;  // AdaGrad's
   int folds = 5;               // cross-fitting for calibration and the report
