@@ -456,9 +456,11 @@ int run_eval_task(const EvalTaskOptions& o) {
     if (nv == 2 && !strong_score.empty()) {
       const std::size_t strong = singles[1].accuracy >= singles[0].accuracy ? 1 : 0;
       const std::size_t weak = 1 - strong;
-      std::printf("\nweak %s %.4f, strong %s %.4f: share of calls to the strong model needed\n",
-                  variants[weak].name.c_str(), singles[weak].accuracy,
-                  variants[strong].name.c_str(), singles[strong].accuracy);
+      std::printf(
+          "\nweak variant %s (accuracy %.4f), strong variant %s (%.4f): calls to the strong one "
+          "needed\n",
+          variants[weak].name.c_str(), singles[weak].accuracy, variants[strong].name.c_str(),
+          singles[strong].accuracy);
       for (double x : {0.5, 0.8}) {
         const auto cpt = routing::call_performance_threshold(table, weak, strong, strong_score, x);
         std::printf("CPT(%.0f%%): %s %s, random router %.1f%%\n", 100 * x, policy.kind.c_str(),
