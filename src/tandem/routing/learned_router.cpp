@@ -509,8 +509,9 @@ TrainedRouter train_router(const std::vector<RouterExample>& examples,
   }
   if (options.folds < 2 || options.epochs < 1 || !(options.learning_rate > 0) ||
       !(options.l2 >= 0) || !(options.max_doc_share > 0 && options.max_doc_share <= 1)) {
-    throw std::invalid_argument("train_router: folds >= 2, epochs >= 1, learning_rate > 0, "
-                                "l2 >= 0 and max_doc_share in (0, 1] are needed");
+    throw std::invalid_argument(
+        "train_router: folds >= 2, epochs >= 1, learning_rate > 0, "
+        "l2 >= 0 and max_doc_share in (0, 1] are needed");
   }
   std::vector<double> cost_sum(m, 0), cost_n(m, 0), known(m, 0);
   for (std::size_t i = 0; i < examples.size(); ++i) {
