@@ -7,7 +7,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "gateway_fixture.h"
@@ -465,6 +467,379 @@ TEST_F(Tasks, StartFailsNamingAMissingOrMismatchedArtifact) {
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("movies.tmd"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("recsys"), std::string::npos) << e.what();
+  }
+}
+
+// ---- Hybrid tasks: tailored and LLM variants under one policy ----------------------------------
+
+// A labels task "review" over the trained text model ("fast") and an LLM on the mock ("llm",
+// model "m" with prices), with the given policy and extra settings.
+std::string hybrid_config(const std::string& policy, const std::string& llm_extra = "",
+                          const std::string& task_extra = "") {
+  Models& m = trained(false, true, false);
+  return R"([server]
+log_level = "error"
+
+[providers.up]
+kind = "openai"
+base_url = "{MOCK}"
+max_retries = 0
+input_price_per_mtok = 1
+output_price_per_mtok = 2
+
+[models.m]
+routes = [{ provider = "up", model = "gpt-mock" }]
+
+[tasks.review]
+labels = ["great", "other"]
+)" + task_extra +
+         R"(
+[tasks.review.variants.fast]
+kind = "tailored"
+artifact = ")" +
+         m.text.string() +
+         R"("
+
+[tasks.review.variants.llm]
+kind = "llm"
+model = "m"
+system = "Label the review as {{ labels | join(' or ') }}."
+template = "Review: {{ text }}"
+)" + llm_extra +
+         "\n" + policy;
+}
+
+const char* kClearlyGood = R"({"input": "the coffee arrived and it was delicious and fresh"})";
+const char* kUnsure = R"({"input": "the box arrived"})";
+
+TEST_F(Tasks, HybridCascadeAcceptsASureTailoredAnswerAndEscalatesAnUnsureOne) {
+  // Threshold 0: the tailored model's answer always stands; no LLM call.
+  {
+    Gateway g(
+        hybrid_config("[tasks.review.policy]\nkind = \"cascade\"\nvariants = [\"fast\", \"llm\"]\n"
+                      "thresholds = [0.0]\n"));
+    auto r = g.post("/v1/tasks/review", kClearlyGood);
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto body = body_of(r);
+    EXPECT_EQ(body.at("variant"), "fast");
+    EXPECT_EQ(body.at("output").at("label"), "great");
+    EXPECT_EQ(body.at("route").at("policy"), "cascade");
+    EXPECT_EQ(body.at("route").at("steps").as_array().size(), 1u);
+    EXPECT_EQ(body.at("usage").at("total_tokens"), 0);
+    EXPECT_EQ(body.at("cost_usd"), "0");
+    EXPECT_EQ(g.mock.request_count(), 0u);
+    EXPECT_EQ(r.header("x-tandem-variant"), "fast");
+    EXPECT_EQ(r.header("x-tandem-route").rfind("cascade: fast ", 0), 0u)
+        << r.header("x-tandem-route");
+  }
+  // Threshold 0.99 and a review without a sentiment word: not sure enough; the LLM answers,
+  // with its confidence from logprobs, its tokens and its cost.
+  Gateway g(
+      hybrid_config("[tasks.review.policy]\nkind = \"cascade\"\nvariants = [\"fast\", \"llm\"]\n"
+                    "thresholds = [0.99]\n"));
+  Script answer;
+  answer.content = R"({"label": "other"})";
+  answer.logprob = -0.1;
+  g.mock.push(answer);
+  auto r = g.post("/v1/tasks/review", kUnsure);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = body_of(r);
+  EXPECT_EQ(body.at("variant"), "llm");
+  EXPECT_EQ(body.at("output").at("label"), "other");
+  // The label's one token (the mock's "word" `"other"}`) at logprob -0.1.
+  EXPECT_NEAR(body.at("confidence").as_double(), std::exp(-0.1), 1e-9);
+  auto steps = body.at("route").at("steps").as_array();
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].at("variant"), "fast");
+  EXPECT_EQ(steps[0].at("accepted"), false);
+  EXPECT_EQ(steps[0].at("threshold").as_double(), 0.99);
+  EXPECT_LT(steps[0].at("confidence").as_double(), 0.99);
+  EXPECT_EQ(steps[1].at("variant"), "llm");
+  EXPECT_EQ(steps[1].at("accepted"), true);
+  EXPECT_EQ(steps[1].at("answered_by"), "up:gpt-mock");
+  EXPECT_GT(body.at("usage").at("total_tokens").as_int64(), 0);
+  EXPECT_NE(body.at("cost_usd"), "0");
+  EXPECT_EQ(r.header("x-tandem-cost-usd"), body.at("cost_usd").as_string());
+  std::string route = r.header("x-tandem-route");
+  EXPECT_NE(route.find("fast"), std::string::npos) << route;
+  EXPECT_NE(route.find("escalated > llm"), std::string::npos) << route;
+  // The LLM saw the rendered prompt, the label schema as response_format, and asked for logprobs.
+  auto sent = json::parse(g.mock.received().back().body).as_object();
+  EXPECT_EQ(sent.at("model"), "gpt-mock");
+  EXPECT_EQ(sent.at("logprobs"), true);
+  EXPECT_EQ(sent.at("response_format").at("type"), "json_schema");
+  auto messages = sent.at("messages").as_array();
+  EXPECT_EQ(messages[0].at("content"), "Label the review as great or other.");
+  EXPECT_EQ(messages.back().at("content"), "Review: the box arrived");
+  EXPECT_EQ(g.metric("tandem_task_variant_runs_total{task=\"review\",variant=\"fast\",outcome="
+                     "\"escalated\"}"),
+            1);
+}
+
+TEST_F(Tasks, HybridRetriesAContractBreakingReplyOnceThenFallsBack) {
+  Gateway g(hybrid_config("[tasks.review.policy]\nvariants = [\"llm\"]\nfallback = [\"fast\"]\n",
+                          "confidence = \"none\"\n"));
+  // A chatty reply, then a valid one: answered after one retry that quotes the problem.
+  Script chatty;
+  chatty.content = "Well, I would say it is rather nice overall!";
+  Script valid;
+  valid.content = R"({"label": "great"})";
+  g.mock.push(chatty);
+  g.mock.push(valid);
+  auto r = g.post("/v1/tasks/review", kClearlyGood);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = body_of(r);
+  EXPECT_EQ(body.at("variant"), "llm");
+  EXPECT_FALSE(body.contains("confidence"));
+  auto step = body.at("route").at("steps").as_array()[0];
+  EXPECT_EQ(step.at("calls"), 2);
+  EXPECT_NE(std::string(step.at("note").as_string()).find("retried once"), std::string::npos);
+  auto retry = json::parse(g.mock.received().back().body).as_object();
+  auto turns = retry.at("messages").as_array();
+  EXPECT_EQ(turns[turns.size() - 2].at("role"), "assistant");
+  EXPECT_EQ(turns[turns.size() - 2].at("content").as_string(), chatty.content);
+
+  // Invalid twice: the LLM variant fails and the fallback (the tailored model) answers.
+  g.mock.push(chatty);
+  g.mock.push(chatty);
+  r = g.post("/v1/tasks/review", kClearlyGood);
+  ASSERT_EQ(r.status, 200) << r.body;
+  body = body_of(r);
+  EXPECT_EQ(body.at("variant"), "fast");
+  auto steps = body.at("route").at("steps").as_array();
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].at("ok"), false);
+  EXPECT_NE(std::string(steps[0].at("error").as_string()).find("broke the task's contract twice"),
+            std::string::npos)
+      << steps[0];
+  EXPECT_EQ(steps[1].at("fallback"), true);
+
+  // An upstream outage: the fallback answers too.
+  Script down;
+  down.status = 500;
+  g.mock.push(down);
+  r = g.post("/v1/tasks/review", kClearlyGood);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("variant"), "fast");
+}
+
+TEST_F(Tasks, HybridWithoutFallbackReportsEveryFailure) {
+  Gateway g(
+      hybrid_config("[tasks.review.policy]\nvariants = [\"llm\"]\n", "confidence = \"none\"\n"));
+  Script down;
+  down.status = 500;
+  g.mock.push(down);
+  auto r = g.post("/v1/tasks/review", kClearlyGood);
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_NE(r.header("x-tandem-route").find("llm failed"), std::string::npos);
+  // Bad input is the client's error, before any variant runs.
+  r = g.post("/v1/tasks/review", R"({"input": {"title": "x"}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_message(r), "input.title: unknown field (this task takes text)");
+  EXPECT_EQ(g.mock.request_count(), 1u);
+}
+
+TEST_F(Tasks, HybridRulesRouteByStakesAndExplanation) {
+  Gateway g(hybrid_config(R"([tasks.review.policy]
+kind = "cascade"
+variants = ["fast", "llm"]
+thresholds = [0.0]
+
+[[tasks.review.rules]]
+when = { stakes = ["high"] }
+use = ["llm", "fast"]
+
+[[tasks.review.rules]]
+when = { explain = true }
+use = ["fast"]
+)",
+                          "confidence = \"none\"\n"));
+  Script valid;
+  valid.content = R"({"label": "other"})";
+  g.mock.push(valid);
+  auto r = g.post("/v1/tasks/review",
+                  R"({"input": "delicious", "context": {"stakes": "high", "explain": true}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = body_of(r);
+  EXPECT_EQ(body.at("variant"), "llm");  // the first matching rule wins
+  EXPECT_EQ(body.at("route").at("policy"), "rule");
+  EXPECT_EQ(body.at("route").at("reason"), "rule 1 (stakes=high)");
+
+  r = g.post("/v1/tasks/review", R"({"input": "delicious", "context": {"explain": true}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  body = body_of(r);
+  EXPECT_EQ(body.at("variant"), "fast");
+  EXPECT_EQ(body.at("route").at("reason"), "rule 2 (explain=true)");
+  EXPECT_FALSE(body.at("output").at("explanation").as_array().empty());
+
+  r = g.post("/v1/tasks/review", R"({"input": "delicious", "context": {"stakes": "low"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("route").at("policy"), "cascade");
+  EXPECT_EQ(g.mock.request_count(), 1u);
+
+  r = g.post("/v1/tasks/review", R"({"input": "x", "context": {"stakes": "extreme"}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_message(r), "context.stakes: must be one of low, medium, high");
+}
+
+TEST_F(Tasks, HybridSplitIsStickyPerUser) {
+  Gateway g(
+      hybrid_config("[tasks.review.policy]\nkind = \"split\"\nvariants = [\"fast\", \"llm\"]\n"
+                    "weights = [1, 1]\n",
+                    "confidence = \"none\"\n"));
+  std::map<std::string, std::set<std::string>> arms;  // user -> variants seen
+  std::set<std::string> all;
+  for (int user = 0; user < 12; ++user) {
+    for (int i = 0; i < 3; ++i) {
+      Script valid;
+      valid.content = R"({"label": "great"})";
+      g.mock.push(valid);
+      auto r = g.post("/v1/tasks/review", R"({"input": "tasty", "context": {"user": "u)" +
+                                              std::to_string(user) + R"("}})");
+      ASSERT_EQ(r.status, 200) << r.body;
+      std::string variant(body_of(r).at("variant").as_string());
+      arms["u" + std::to_string(user)].insert(variant);
+      all.insert(variant);
+    }
+  }
+  for (const auto& [user, seen] : arms) EXPECT_EQ(seen.size(), 1u) << user;
+  EXPECT_EQ(all.size(), 2u);  // 12 users on a fair split: both arms (fails with p = 2^-11)
+}
+
+TEST_F(Tasks, HybridAgreementOfSamplesIsTheConfidence) {
+  Gateway g(
+      hybrid_config("[tasks.review.policy]\nvariants = [\"llm\"]\n",
+                    "temperature = 0.8\nconfidence = \"agreement\"\nsamples = 3\nseed = 7\n"));
+  for (const char* label : {"great", "other", "great"}) {
+    Script s;
+    s.content = std::string(R"({"label": ")") + label + "\"}";
+    g.mock.push(s);
+  }
+  auto r = g.post("/v1/tasks/review", kClearlyGood);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = body_of(r);
+  EXPECT_EQ(body.at("output").at("label"), "great");
+  EXPECT_NEAR(body.at("confidence").as_double(), 2.0 / 3.0, 1e-12);
+  EXPECT_EQ(body.at("route").at("steps").as_array()[0].at("calls"), 3);
+  // Each sample its own seed, all at the configured temperature.
+  std::set<std::int64_t> seeds;
+  for (const auto& req : g.mock.received()) {
+    auto o = json::parse(req.body).as_object();
+    seeds.insert(o.at("seed").as_int64());
+    EXPECT_EQ(o.at("temperature").as_double(), 0.8);
+  }
+  EXPECT_EQ(seeds, (std::set<std::int64_t>{7, 8, 9}));
+}
+
+TEST_F(Tasks, HybridRecordsEveryAnswer) {
+  fs::path records = folder().dir / "records" / "review.jsonl";
+  fs::remove(records);
+  {
+    Gateway g(
+        hybrid_config("[tasks.review.policy]\nkind = \"cascade\"\nvariants = [\"fast\", \"llm\"]\n"
+                      "thresholds = [0.99]\n",
+                      "confidence = \"none\"\n", "record = \"" + records.string() + "\"\n"));
+    Script valid;
+    valid.content = R"({"label": "great"})";
+    g.mock.push(valid);
+    ASSERT_EQ(
+        g.post("/v1/tasks/review", R"({"input": "the box", "context": {"user": "ann"}})").status,
+        200);
+  }  // the gateway's end writes what is queued
+  std::ifstream in(records);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  auto record = json::parse(line).as_object();
+  EXPECT_EQ(record.at("task"), "review");
+  EXPECT_EQ(record.at("input").at("text"), "the box");
+  EXPECT_EQ(record.at("context").at("user"), "ann");
+  EXPECT_EQ(record.at("variant"), "llm");
+  EXPECT_EQ(record.at("output").at("label"), "great");
+  auto variants = record.at("variants").as_array();
+  ASSERT_EQ(variants.size(), 2u);
+  EXPECT_EQ(variants[0].at("variant"), "fast");
+  EXPECT_TRUE(variants[0].as_object().contains("output"));  // the unsure answer is kept too
+  EXPECT_EQ(variants[1].at("output").at("label"), "great");
+  EXPECT_FALSE(std::getline(in, line));
+}
+
+TEST_F(Tasks, ReplayProviderAnswersRecordedPromptsWithTheirCost) {
+  fs::path csv = folder().dir / "recorded.csv";
+  {
+    std::ofstream out(csv);
+    out << ",sample_id,prompt,eval_name,small,big,small|model_response,big|model_response,"
+           "small|total_cost,big|total_cost,oracle_model_to_route_to\n";
+    out << "0,q.1,\"['Which is a planet?\\nA) Sun\\nB) Mars']\",arc,0,1,A,B,0.0001,0.0025,big\n";
+    out << "1,q.2,\"['Which is wet?\\nA) Water\\nB) Sand']\",arc,1,,A,,0.0001,,small\n";
+  }
+  Gateway g(R"([server]
+log_level = "error"
+
+[providers.recorded]
+kind = "replay"
+data = ")" + csv.string() +
+            R"("
+
+[models.big]
+routes = [{ provider = "recorded", model = "big" }, { provider = "recorded", model = "small" }]
+
+[tasks.arc]
+labels = ["A", "B"]
+
+[tasks.arc.variants.big]
+kind = "llm"
+model = "big"
+template = "{{ text }}"
+confidence = "none"
+)");
+  auto r = g.post("/v1/tasks/arc", R"({"input": "Which is a planet?\nA) Sun\nB) Mars"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = body_of(r);
+  EXPECT_EQ(body.at("output").at("label"), "B");
+  EXPECT_EQ(body.at("cost_usd"), "0.0025");  // what the recorded call cost
+  EXPECT_EQ(body.at("route").at("steps").as_array()[0].at("answered_by"), "recorded:big");
+  // "big" has no recorded answer for q.2: the model's next route (the small model) answers.
+  r = g.post("/v1/tasks/arc", R"({"input": "Which is wet?\nA) Water\nB) Sand"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  body = body_of(r);
+  EXPECT_EQ(body.at("output").at("label"), "A");
+  EXPECT_EQ(body.at("route").at("steps").as_array()[0].at("answered_by"), "recorded:small");
+  EXPECT_EQ(body.at("cost_usd"), "0.0001");
+  // A prompt that was never recorded is the client's error.
+  r = g.post("/v1/tasks/arc", R"({"input": "What is 2 + 2?"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("no recorded answer for this prompt"), std::string::npos) << r.body;
+}
+
+TEST_F(Tasks, HybridStartFailsOnTemplateAndSchemaErrors) {
+  try {
+    std::string toml = hybrid_config("[tasks.review.policy]\nvariants = [\"llm\"]\n");
+    toml.replace(toml.find("{{ text }}"), 10, "{{ txt }}");
+    Gateway g(toml);
+    FAIL() << "started with a template reading an unknown variable";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("task 'review'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("txt"), std::string::npos) << e.what();
+  }
+  try {
+    Gateway g(R"([server]
+log_level = "error"
+[providers.up]
+kind = "openai"
+base_url = "{MOCK}"
+[models.m]
+routes = [{ provider = "up", model = "x" }]
+[tasks.extract]
+contract = "json"
+schema = '{"type": "object", "properties": {"when": {"type": "string", "format": "date"}}}'
+[tasks.extract.variants.llm]
+kind = "llm"
+model = "m"
+template = "{{ text }}"
+)");
+    FAIL() << "started with an unsupported schema keyword";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("format"), std::string::npos) << e.what();
   }
 }
 

@@ -239,9 +239,9 @@ routes = [{ provider = "x", model = "up" }]
   ASSERT_EQ(r.errors.size(), 3u) << joined(r.errors);
   EXPECT_EQ(r.errors[0], "t.toml:2:8: server.port: must be an integer");
   EXPECT_EQ(r.errors[1], "t.toml:3:11: server.threads: must be between 0 and 256");
-  EXPECT_EQ(
-      r.errors[2],
-      "t.toml:6:8: providers.x.kind: unknown provider kind 'anthropic' (supported: openai, local, replay)");
+  EXPECT_EQ(r.errors[2],
+            "t.toml:6:8: providers.x.kind: unknown provider kind 'anthropic' (supported: openai, "
+            "local, replay)");
 }
 
 TEST(Config, UnknownKeysAreRejectedAtEveryLevel) {
@@ -828,7 +828,9 @@ type = "embeddings"
 routes = [{ provider = "p", model = "emb-1" }]
 )";
 
-std::string hybrid(std::string_view task) { return std::string(kHybridBase) + std::string(task); }
+std::string hybrid(std::string_view task) {
+  return std::string(kHybridBase) + std::string(task);
+}
 
 TEST(ConfigTasks, HybridTaskWithVariantsPolicyRulesAndDistillation) {
   Config c = must_parse(hybrid(R"(
@@ -920,8 +922,9 @@ TEST(ConfigTasks, VariantAndPolicyErrorsNameTheKey) {
   };
   EXPECT_EQ(single_error(llm("temperature = 3\n")),
             "t.toml:17:15: tasks.t.variants.v.temperature: must be a number between 0 and 2");
-  EXPECT_EQ(single_error(llm("confidence = \"vibes\"\n")),
-            "t.toml:17:14: tasks.t.variants.v.confidence: must be one of logprobs, agreement, none");
+  EXPECT_EQ(
+      single_error(llm("confidence = \"vibes\"\n")),
+      "t.toml:17:14: tasks.t.variants.v.confidence: must be one of logprobs, agreement, none");
   EXPECT_EQ(single_error(llm("confidence = \"agreement\"\n")),
             "t.toml:13:1: tasks.t.variants.v: confidence = \"agreement\" needs temperature > 0 "
             "(greedy samples always agree)");
@@ -939,16 +942,19 @@ TEST(ConfigTasks, VariantAndPolicyErrorsNameTheKey) {
                                 "\"llm\"\nmodel = \"emb\"\ntemplate = \"x\"\n")),
             "t.toml:15:9: tasks.t.variants.v.model: 'emb' is an embeddings model; an llm variant "
             "needs a chat model");
-  EXPECT_EQ(single_error(hybrid("[tasks.t]\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = "
-                                "\"llm\"\nmodel = \"small\"\n")),
-            "t.toml:13:1: tasks.t.variants.v: missing required key 'template' (or 'template_file')");
+  EXPECT_EQ(
+      single_error(hybrid("[tasks.t]\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = "
+                          "\"llm\"\nmodel = \"small\"\n")),
+      "t.toml:13:1: tasks.t.variants.v: missing required key 'template' (or 'template_file')");
   EXPECT_EQ(single_error(hybrid("[tasks.t]\n[tasks.t.variants.v]\nkind = \"llm\"\nmodel = "
                                 "\"small\"\ntemplate = \"x\"\n")),
             "t.toml:11:1: tasks.t: a labels task with llm variants needs `labels` (at least two)");
-  EXPECT_EQ(single_error(hybrid("[tasks.t]\nkind = \"vision\"\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = "
-                                "\"llm\"\nmodel = \"small\"\ntemplate = \"x\"\n")),
-            "t.toml:14:1: tasks.t.variants.v: llm variants need a text task (this task's kind is "
-            "vision)");
+  EXPECT_EQ(
+      single_error(hybrid(
+          "[tasks.t]\nkind = \"vision\"\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = "
+          "\"llm\"\nmodel = \"small\"\ntemplate = \"x\"\n")),
+      "t.toml:14:1: tasks.t.variants.v: llm variants need a text task (this task's kind is "
+      "vision)");
   // Policies.
   std::string two = "[tasks.t.variants.w]\nkind = \"tailored\"\nartifact = \"w.tandem\"\n";
   EXPECT_EQ(single_error(llm(two)),

@@ -49,7 +49,8 @@ TEST(TaskInput, TextAsStringOrObjectWithExplainDefault) {
 TEST(TaskInput, TextErrorsNameTheField) {
   auto t = task("text");
   EXPECT_EQ(error_of(t, "{}"), "400 input: input: required field is missing");
-  EXPECT_EQ(error_of(t, R"({"input": 5})"), "400 input: input: expected a string or an object of input fields, got number");
+  EXPECT_EQ(error_of(t, R"({"input": 5})"),
+            "400 input: input: expected a string or an object of input fields, got number");
   EXPECT_EQ(error_of(t, R"({"input": "  \n\t"})"),
             "400 input: input: must not be empty or only whitespace");
   EXPECT_EQ(error_of(t, R"({"input": {"txt": "a"}})"),

@@ -75,8 +75,8 @@ std::size_t router_pick(const tasks::LoadedTask& task, const tasks::TaskInput& i
     p.push_back(p_all.at(column));
     costs.push_back(router.mean_costs().at(column));
   }
-  std::size_t pick = routing::RouterModel::choose_model(p, task.config().policy.cost_weight, costs,
-                                                        router.rule());
+  std::size_t pick =
+      routing::RouterModel::choose_model(p, task.config().policy.cost_weight, costs, router.rule());
   char buffer[64];
   for (std::size_t i = 0; i < p.size(); ++i) {
     std::snprintf(buffer, sizeof buffer, "%s%s p=%.2f", detail.empty() ? "" : ", ",
@@ -130,8 +130,9 @@ json::object usage_json(const RunOutcome& run, std::int64_t& cost) {
     completion += s.result.usage.completion_tokens;
     cost += s.result.cost_pico_usd;
   }
-  return json::object{
-      {"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+  return json::object{{"prompt_tokens", prompt},
+                      {"completion_tokens", completion},
+                      {"total_tokens", prompt + completion}};
 }
 
 json::object route_json(const RunOutcome& run) {
@@ -140,8 +141,9 @@ json::object route_json(const RunOutcome& run) {
   json::object route{{"policy", run.plan.policy}, {"reason", run.plan.reason}, {"steps", steps}};
   if (!run.router_detail.empty()) route["router"] = run.router_detail;
   if (run.below_threshold) {
-    route["note"] = "no stage reached its threshold and the escalation failed: the best answer "
-                    "below its threshold stands";
+    route["note"] =
+        "no stage reached its threshold and the escalation failed: the best answer "
+        "below its threshold stands";
   }
   return route;
 }
@@ -177,8 +179,8 @@ std::string record_line(const tasks::LoadedTask& task, const tasks::TaskInput& i
                         double seconds) {
   json::object record;
   auto now = std::chrono::system_clock::now();
-  record["time"] = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
-                       .count();
+  record["time"] =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   record["task"] = task.config().name;
   if (const auto* text = std::get_if<tasks::TextInput>(&input)) {
     record["input"] = text->fields;
@@ -352,7 +354,8 @@ json::object task_list_body(const tasks::TaskRegistry* registry) {
     for (const auto& entry : registry->entries()) {
       auto loaded = entry->loaded();
       const config::TaskConfig& c = entry->config();
-      json::object o{{"id", c.name}, {"object", "task"}, {"kind", c.kind}, {"contract", c.contract}};
+      json::object o{
+          {"id", c.name}, {"object", "task"}, {"kind", c.kind}, {"contract", c.contract}};
       if (const tasks::TailoredTask* model = loaded->primary_model(); model && !loaded->hybrid()) {
         o["model"] = model_info(*model);
         o["details"] = model->describe();
@@ -371,9 +374,8 @@ json::object task_list_body(const tasks::TaskRegistry* registry) {
 }
 
 json::object reload_body(const tasks::TaskEntry& entry, const tasks::LoadedTask& loaded) {
-  json::object body{{"object", "task.reload"},
-                    {"task", entry.config().name},
-                    {"reloads", entry.reloads()}};
+  json::object body{
+      {"object", "task.reload"}, {"task", entry.config().name}, {"reloads", entry.reloads()}};
   if (const tasks::TailoredTask* model = loaded.primary_model()) body["model"] = model_info(*model);
   for (auto& [k, v] : variant_list(loaded)) body[k] = std::move(v);
   return body;
@@ -416,8 +418,8 @@ http::Task<void> serve_task(WorkerContext& worker, const http::Request& request,
   if (task->router() != nullptr) {
     pick = [&] { return router_pick(*task, *input, run.router_detail); };
   }
-  run.plan = routing::plan_route(config.name, config.rules, task->policy(), context,
-                                 unit_random(), pick);
+  run.plan =
+      routing::plan_route(config.name, config.rules, task->policy(), context, unit_random(), pick);
   co_await run_plan(worker, *task, input, deadline, &task_cancel.signal, run);
   if (responder.cancel_signal().cancelled() && !cut_by_shutdown(responder)) co_return;  // gone
   double seconds = Seconds(http::Clock::now() - started).count();

@@ -53,10 +53,9 @@ void run_job(PoolJob& job) {
 }
 
 core::ApiError overloaded(std::size_t limit) {
-  return core::ApiError{503, "server_error", "overloaded",
-                        "the task queue is full (" + std::to_string(limit) +
-                            " jobs waiting); retry later",
-                        ""};
+  return core::ApiError{
+      503, "server_error", "overloaded",
+      "the task queue is full (" + std::to_string(limit) + " jobs waiting); retry later", ""};
 }
 
 // ---- LLM variants ------------------------------------------------------------------------
@@ -114,9 +113,8 @@ bool read_reply(std::string_view body, std::string& content, json::value& logpro
   const json::object* choice = choices->get_array()[0].if_object();
   if (choice == nullptr) return false;
   const json::value* message = choice->if_contains("message");
-  const json::value* text = message && message->is_object()
-                                ? message->get_object().if_contains("content")
-                                : nullptr;
+  const json::value* text =
+      message && message->is_object() ? message->get_object().if_contains("content") : nullptr;
   if (text == nullptr || !text->is_string()) return false;
   content = std::string(text->get_string());
   logprobs = nullptr;
@@ -152,8 +150,8 @@ http::Task<CallResult> call_model(WorkerContext& worker, const ModelEntry& model
     co_return result;
   }
   if (!read_reply(body, result.content, result.logprobs, usage.recorded_cost_pico_usd)) {
-    result.error = core::bad_gateway("model '" + model.config->name +
-                                     "' answered without a message content");
+    result.error =
+        core::bad_gateway("model '" + model.config->name + "' answered without a message content");
     co_return result;
   }
   ledger::Charge charge = ledger::charge(usage, chain.route->route.price);
@@ -223,9 +221,9 @@ http::Task<Answer> one_answer(WorkerContext& worker, const ModelEntry& model,
     add_usage(result, call);
     check = variant.prompt->parse_answer(call.content);
     if (!check.output) {
-      answer.error = core::bad_gateway("variant '" + variant.name +
-                                       "': the model's reply broke the task's contract twice: " +
-                                       check.error);
+      answer.error =
+          core::bad_gateway("variant '" + variant.name +
+                            "': the model's reply broke the task's contract twice: " + check.error);
       co_return answer;
     }
   }
@@ -234,8 +232,9 @@ http::Task<Answer> one_answer(WorkerContext& worker, const ModelEntry& model,
   if (v.confidence == "logprobs") {
     const json::value* label = answer.output.if_contains("label");
     std::string label_text = label && label->is_string() ? std::string(label->get_string()) : "";
-    answer.confidence = confidence_from_logprobs(call.logprobs.is_array() ? &call.logprobs : nullptr,
-                                                 call.content, label ? &label_text : nullptr);
+    answer.confidence =
+        confidence_from_logprobs(call.logprobs.is_array() ? &call.logprobs : nullptr, call.content,
+                                 label ? &label_text : nullptr);
   }
   co_return answer;
 }
@@ -261,6 +260,17 @@ void vote(const std::vector<Answer>& answers, Answer& out) {
   out.output = answers[best->second.second].output;
   // Over every sample asked for: a failed sample is not a vote for the winner.
   out.confidence = static_cast<double>(best->second.first) / static_cast<double>(answers.size());
+}
+
+// One sample of an agreement vote, spawned beside the others; the last one to finish wakes the
+// variant's coroutine.
+http::Task<void> one_sample(WorkerContext& worker, const ModelEntry& model,
+                            const tasks::LoadedVariant& variant,
+                            const prompts::PromptRequest& request, std::int64_t seed_offset,
+                            http::CancelSignal* cancel, VariantResult& result, Answer& out,
+                            std::shared_ptr<int> remaining, std::function<void()> wake) {
+  out = co_await one_answer(worker, model, variant, request, seed_offset, cancel, result);
+  if (--*remaining == 0) wake();
 }
 
 http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask& task,
@@ -293,14 +303,12 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
     auto remaining = std::make_shared<int>(samples);
     auto wake = waiter->waker();
     for (int i = 0; i < samples; ++i) {
-      asio::co_spawn(
-          co_await asio::this_coro::executor,
-          [&, i, remaining, wake]() -> http::Task<void> {
-            answers[static_cast<std::size_t>(i)] =
-                co_await one_answer(worker, *model, variant, request, i, cancel, result);
-            if (--*remaining == 0) wake();
-          },
-          asio::detached);
+      // A plain coroutine function, not a lambda: its parameters live in its own frame (GCC 12
+      // mishandles the captures of coroutine lambdas handed to co_spawn).
+      asio::co_spawn(co_await asio::this_coro::executor,
+                     one_sample(worker, *model, variant, request, i, cancel, result,
+                                answers[static_cast<std::size_t>(i)], remaining, wake),
+                     asio::detached);
     }
     // Every sample finishes (each call has its own deadline, and cancellation reaches them), so
     // the frame they write into outlives them.
@@ -338,8 +346,7 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
 }  // namespace
 
 std::optional<double> confidence_from_logprobs(const json::value* content_tokens,
-                                               std::string_view content,
-                                               const std::string* label) {
+                                               std::string_view content, const std::string* label) {
   if (content_tokens == nullptr || !content_tokens->is_array()) return std::nullopt;
   // Token spans in the text the tokens spell (the message content, normally).
   std::string spelled;

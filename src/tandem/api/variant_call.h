@@ -28,8 +28,8 @@ struct VariantResult {
   int calls = 0;            // upstream calls (samples and the retry included)
   std::string answered_by;  // the route that answered ("provider:model"), for LLM variants
   double seconds = 0;
-  double queue_seconds = 0;  // tailored: time waiting for a worker
-  std::string note;          // e.g. "retried once: the reply was not valid JSON"
+  double queue_seconds = 0;             // tailored: time waiting for a worker
+  std::string note;                     // e.g. "retried once: the reply was not valid JSON"
   std::optional<core::ApiError> error;  // when !ok
   // The input is wrong for this variant (a 400): other variants would fail the same way, so the
   // task answers with this error instead of falling back.
@@ -43,8 +43,8 @@ struct VariantResult {
 struct PoolOutcome {
   tasks::TaskAnswer answer;
   std::optional<core::ApiError> error;  // queue full (503), past the deadline (504), or the job's
-  const char* outcome = "ok";  // for metrics: ok, invalid_input, error, rejected, timeout
-  bool client_error = false;   // the job threw TaskInputError
+  const char* outcome = "ok";           // for metrics: ok, invalid_input, error, rejected, timeout
+  bool client_error = false;            // the job threw TaskInputError
   double queue_seconds = 0;
   double run_seconds = 0;
 };
@@ -58,14 +58,12 @@ http::Task<PoolOutcome> run_on_pool(WorkerContext& worker, std::function<tasks::
 http::Task<VariantResult> run_variant(WorkerContext& worker, const tasks::LoadedTask& task,
                                       const tasks::LoadedVariant& variant,
                                       std::shared_ptr<const tasks::TaskInput> input,
-                                      http::Clock::time_point deadline,
-                                      http::CancelSignal* cancel);
+                                      http::Clock::time_point deadline, http::CancelSignal* cancel);
 
 // The probability of `label` in a reply from its tokens' logprobs (OpenAI's
 // choices[0].logprobs.content), or, for a free reply, the geometric mean token probability;
 // nullopt when the reply carries no logprobs or the label is not found among its tokens.
 std::optional<double> confidence_from_logprobs(const boost::json::value* logprobs_content,
-                                               std::string_view content,
-                                               const std::string* label);
+                                               std::string_view content, const std::string* label);
 
 }  // namespace tandem::api

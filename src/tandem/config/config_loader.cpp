@@ -3,10 +3,10 @@
 #include <toml++/toml.h>
 
 #include <boost/json.hpp>
-#include <limits>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -563,9 +563,9 @@ void read_examples(TableReader& r, VariantConfig& v, const std::filesystem::path
       ExampleConfig example;
       if (input->is_string()) {
         // A bare string is the text of a text input.
-        example.input_json = "{\"text\":" +
-                             boost::json::serialize(boost::json::string(*input->value<std::string>())) +
-                             "}";
+        example.input_json =
+            "{\"text\":" +
+            boost::json::serialize(boost::json::string(*input->value<std::string>())) + "}";
       } else if (input->is_table()) {
         append_json(*input, example.input_json);
       } else {
@@ -607,10 +607,8 @@ void read_examples(TableReader& r, VariantConfig& v, const std::filesystem::path
       return;
     }
     ExampleConfig example;
-    example.input_json =
-        input->is_string()
-            ? "{\"text\":" + boost::json::serialize(*input) + "}"
-            : boost::json::serialize(*input);
+    example.input_json = input->is_string() ? "{\"text\":" + boost::json::serialize(*input) + "}"
+                                            : boost::json::serialize(*input);
     example.output_json = boost::json::serialize(*output);
     v.examples.push_back(std::move(example));
   }
@@ -749,8 +747,8 @@ void read_rules(TableReader& r, TaskConfig& t, std::string_view source,
   if (node == nullptr) return;
   const toml::array* array = node->as_array();
   if (array == nullptr) {
-    r.error_at(*node, r.qualified("rules"), "must be an array of tables ([[" +
-                                                r.qualified("rules") + "]])");
+    r.error_at(*node, r.qualified("rules"),
+               "must be an array of tables ([[" + r.qualified("rules") + "]])");
     return;
   }
   static const std::set<std::string> stakes{"low", "medium", "high"};

@@ -14,8 +14,8 @@ struct RequestContext {
   bool explain = false;   // the caller needs an explanation of the answer
   std::string resources;  // "low" (run cheap and local), "normal"; empty: not said
   std::optional<std::int64_t> latency_budget_ms;
-  std::string language;  // ISO 639-1, as the caller declares it
-  std::string user;      // keeps a weighted split sticky per user
+  std::string language;         // ISO 639-1, as the caller declares it
+  std::string user;             // keeps a weighted split sticky per user
   std::size_t input_chars = 0;  // filled by the parser from the input itself
 };
 

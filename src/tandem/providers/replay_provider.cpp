@@ -59,7 +59,8 @@ std::unique_ptr<http::UpstreamResponse> ReplayProvider::answer(
   }
   std::optional<std::string> prompt = last_user_text(request.get_object());
   if (!prompt) {
-    return error_answer(core::invalid_request("a replayed request needs a user message", "messages"));
+    return error_answer(
+        core::invalid_request("a replayed request needs a user message", "messages"));
   }
   const datasets::RecordedQuery* query = store_->find_query(*prompt);
   if (query == nullptr) {
@@ -69,15 +70,14 @@ std::unique_ptr<http::UpstreamResponse> ReplayProvider::answer(
   }
   const datasets::RecordedAnswer* recorded = store_->find(route.model, *prompt);
   if (recorded == nullptr) {
-    return error_answer(core::invalid_request(
-        "the recorded set has no model '" + route.model + "'", "model", "model_not_found"));
+    return error_answer(core::invalid_request("the recorded set has no model '" + route.model + "'",
+                                              "model", "model_not_found"));
   }
   if (!recorded->score && !recorded->response) {
     // A blank cell: the model gave no answer when it was recorded.
-    return error_answer(core::ApiError{503, "server_error", "no_recorded_answer",
-                                       "model '" + route.model +
-                                           "' has no recorded answer for this prompt",
-                                       ""});
+    return error_answer(
+        core::ApiError{503, "server_error", "no_recorded_answer",
+                       "model '" + route.model + "' has no recorded answer for this prompt", ""});
   }
   json::object replay;
   if (recorded->score) replay["score"] = *recorded->score;

@@ -28,6 +28,13 @@ std::uint64_t fnv1a(std::string_view a, std::string_view b) {
   mix(a);
   mix(std::string_view("\x1f", 1));
   mix(b);
+  // FNV's high bits barely move when only the last characters differ ("u1", "u2"): finish with
+  // splitmix64's mixer so every bit depends on every input bit.
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
   return h;
 }
 

@@ -22,8 +22,8 @@ struct PlanStage {
 };
 
 struct RoutePlan {
-  std::string policy;  // "rule", "single", "cascade", "split" or "router"
-  std::string reason;  // why, in words, for the response's route
+  std::string policy;                 // "rule", "single", "cascade", "split" or "router"
+  std::string reason;                 // why, in words, for the response's route
   std::vector<PlanStage> stages;      // run in order until one answer is accepted
   std::vector<std::string> fallback;  // run in order when the stages gave no answer
 };

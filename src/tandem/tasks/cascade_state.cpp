@@ -69,10 +69,9 @@ CascadeThresholds read_cascade_thresholds(const std::string& path) {
     t.thresholds.push_back(v.to_number<double>());
   }
   if (t.variants.size() < 2 || t.thresholds.size() + 1 != t.variants.size()) {
-    throw std::runtime_error("'" + path + "': a cascade of " + std::to_string(t.variants.size()) +
-                             " stages needs " +
-                             std::to_string(t.variants.empty() ? 0 : t.variants.size() - 1) +
-                             " thresholds");
+    throw std::runtime_error(
+        "'" + path + "': a cascade of " + std::to_string(t.variants.size()) + " stages needs " +
+        std::to_string(t.variants.empty() ? 0 : t.variants.size() - 1) + " thresholds");
   }
   return t;
 }
@@ -89,7 +88,9 @@ void write_cascade_thresholds(const std::string& path, const CascadeThresholds& 
   write_atomically(path, json::serialize(o));
 }
 
-std::string distill_state_path(const std::string& artifact_path) { return artifact_path + ".json"; }
+std::string distill_state_path(const std::string& artifact_path) {
+  return artifact_path + ".json";
+}
 
 std::optional<DistillState> read_distill_state(const std::string& artifact_path) {
   std::string path = distill_state_path(artifact_path);
@@ -108,7 +109,8 @@ std::optional<DistillState> read_distill_state(const std::string& artifact_path)
   if (const json::value* v = o.if_contains("held_out"); v && v->is_int64()) {
     s.held_out = static_cast<std::size_t>(std::max<std::int64_t>(0, v->get_int64()));
   }
-  if (const json::value* v = o.if_contains("accepted"); v && v->is_bool()) s.accepted = v->get_bool();
+  if (const json::value* v = o.if_contains("accepted"); v && v->is_bool())
+    s.accepted = v->get_bool();
   if (const json::value* v = o.if_contains("created"); v && v->is_string()) {
     s.created_utc = std::string(v->get_string());
   }
@@ -116,14 +118,9 @@ std::optional<DistillState> read_distill_state(const std::string& artifact_path)
 }
 
 void write_distill_state(const std::string& artifact_path, const DistillState& s) {
-  json::object o{{"teacher", s.teacher},
-                 {"threshold", s.threshold},
-                 {"agreement", s.agreement},
-                 {"coverage", s.coverage},
-                 {"records", s.records},
-                 {"held_out", s.held_out},
-                 {"accepted", s.accepted},
-                 {"created", s.created_utc}};
+  json::object o{{"teacher", s.teacher},   {"threshold", s.threshold}, {"agreement", s.agreement},
+                 {"coverage", s.coverage}, {"records", s.records},     {"held_out", s.held_out},
+                 {"accepted", s.accepted}, {"created", s.created_utc}};
   write_atomically(distill_state_path(artifact_path), json::serialize(o));
 }
 

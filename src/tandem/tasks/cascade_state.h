@@ -23,12 +23,12 @@ void write_cascade_thresholds(const std::string& path, const CascadeThresholds& 
 
 struct DistillState {
   std::string teacher;
-  double threshold = 1.0;  // the distilled model answers when its confidence reaches this
-  double agreement = 0;    // with the teacher, on held-out records it answered
-  double coverage = 0;     // share of held-out records it answered
-  std::size_t records = 0;     // records it learned from
-  std::size_t held_out = 0;    // records it was checked on
-  bool accepted = false;       // agreement reached the configured target
+  double threshold = 1.0;    // the distilled model answers when its confidence reaches this
+  double agreement = 0;      // with the teacher, on held-out records it answered
+  double coverage = 0;       // share of held-out records it answered
+  std::size_t records = 0;   // records it learned from
+  std::size_t held_out = 0;  // records it was checked on
+  bool accepted = false;     // agreement reached the configured target
   std::string created_utc;
 };
 

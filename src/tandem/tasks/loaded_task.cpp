@@ -64,8 +64,8 @@ std::shared_ptr<const LoadedTask> LoadedTask::load(const config::TaskConfig& con
   auto task = std::make_shared<LoadedTask>();
   task->config_ = &config;
   // The short form (one tailored model, `model = ...`) keeps its first-release responses.
-  task->hybrid_ = !(config.variants.size() == 1 && config.variants[0].name == "model" &&
-                    !config.model.empty());
+  task->hybrid_ =
+      !(config.variants.size() == 1 && config.variants[0].name == "model" && !config.model.empty());
   for (const auto& vc : config.variants) {
     if (vc.name == kDistilledVariant) {
       throw std::runtime_error("variant name '" + std::string(kDistilledVariant) +

@@ -26,9 +26,9 @@ inline constexpr std::string_view kDistilledVariant = "distilled";
 
 struct LoadedVariant {
   std::string name;
-  std::string kind;                                  // "tailored" or "llm"
-  const config::VariantConfig* config = nullptr;     // null for the distilled model
-  std::shared_ptr<const TailoredTask> model;         // tailored
+  std::string kind;                                      // "tailored" or "llm"
+  const config::VariantConfig* config = nullptr;         // null for the distilled model
+  std::shared_ptr<const TailoredTask> model;             // tailored
   std::shared_ptr<const prompts::PromptBuilder> prompt;  // llm
 };
 

@@ -1,7 +1,7 @@
 #include "tandem/tasks/task_input.h"
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cmath>
 
 #include "tandem/core/base64.h"
@@ -313,9 +313,9 @@ std::optional<core::ApiError> parse_context(const json::object& o, core::Request
   if (v == nullptr || v->is_null()) return std::nullopt;
   if (!v->is_object()) return wrong_type("context", "an object", *v);
   const json::object& c = v->get_object();
-  if (auto e = only_keys(c, {"stakes", "explain", "resources", "latency_budget_ms", "language",
-                             "user"},
-                         "context.")) {
+  if (auto e =
+          only_keys(c, {"stakes", "explain", "resources", "latency_budget_ms", "language", "user"},
+                    "context.")) {
     return e;
   }
   if (auto e = read_context_string(c, "stakes", {"low", "medium", "high"}, 0, context.stakes)) {
@@ -358,8 +358,7 @@ std::size_t input_chars(const TaskInput& input) {
 
 std::variant<TaskInput, core::ApiError> parse_task_input(const config::TaskConfig& task,
                                                          std::string_view content_type,
-                                                         std::string_view body,
-                                                         int max_json_depth,
+                                                         std::string_view body, int max_json_depth,
                                                          core::RequestContext* context) {
   if (task.kind == "vision") {
     if (auto boundary = http::multipart_boundary(content_type)) {
@@ -377,10 +376,10 @@ std::variant<TaskInput, core::ApiError> parse_task_input(const config::TaskConfi
         "invalid_json");
   }
   const json::object& o = value.get_object();
-  std::variant<TaskInput, core::ApiError> result =
-      task.kind == "text"     ? parse_text(task, o)
-      : task.kind == "recsys" ? parse_recsys(task, o)
-                              : parse_vision_json(task, o);
+  std::variant<TaskInput, core::ApiError> result = task.kind == "text" ? parse_text(task, o)
+                                                   : task.kind == "recsys"
+                                                       ? parse_recsys(task, o)
+                                                       : parse_vision_json(task, o);
   if (context != nullptr && std::holds_alternative<TaskInput>(result)) {
     if (auto e = parse_context(o, *context)) return *e;
     context->input_chars = input_chars(std::get<TaskInput>(result));

@@ -12,7 +12,8 @@
 //   vision  {"input": {"image": "<base64 PNG/JPEG, or a data: URL>"}} or
 //           {"input": {"pixels": [784 numbers 0..255] or [[28 rows of 28]]}}, optional "top_k"
 // Every kind also takes an optional "context" (stakes, explain, resources, latency_budget_ms,
-// language, user) for the task's policy. Vision also takes multipart/form-data: a file part "image" and optional field "top_k".
+// language, user) for the task's policy. Vision also takes multipart/form-data: a file part "image"
+// and optional field "top_k".
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,9 +30,9 @@
 namespace tandem::tasks {
 
 struct TextInput {
-  std::string text;             // the first input field, as a tailored model reads it
-  boost::json::object fields;   // every input field, as a prompt template reads them
-  int explain = 0;  // explanation tokens wanted
+  std::string text;            // the first input field, as a tailored model reads it
+  boost::json::object fields;  // every input field, as a prompt template reads them
+  int explain = 0;             // explanation tokens wanted
 };
 
 struct RecsysInput {
