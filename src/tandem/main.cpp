@@ -1,6 +1,7 @@
 // tandem: the gateway and its command-line tools.
 #include <CLI/CLI.hpp>
 
+#include "tandem/cli/distill_command.h"
 #include "tandem/cli/eval_command.h"
 #include "tandem/cli/eval_task_command.h"
 #include "tandem/cli/finetune_command.h"
@@ -106,6 +107,8 @@ int main(int argc, char** argv) {
 
   tandem::cli::PromptRenderOptions prompt_render;
   tandem::cli::add_prompt_command(app, prompt_render);
+  tandem::cli::DistillCommandOptions distill;
+  tandem::cli::add_distill_command(app, distill);
 
   app.add_subcommand("version", "Print the version")->callback([] { std::puts("tandem 0.1.0"); });
 
@@ -118,5 +121,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("train")) return tandem::cli::run_train(train);
   if (app.got_subcommand("eval")) return tandem::cli::run_eval(eval);
   if (app.got_subcommand("prompt")) return tandem::cli::run_prompt_render(prompt_render);
+  if (app.got_subcommand("distill")) return tandem::cli::run_distill(distill);
   return 0;
 }
