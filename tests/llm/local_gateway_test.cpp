@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "gateway_fixture.h"
+#include "tandem/llm/utf8.h"
 #include "test_models.h"
 
 namespace tandem::testing {
@@ -57,6 +58,8 @@ routes = [{ provider = "gguf", model = "tiny" }, { provider = "up", model = "big
 [models.embed]
 type = "embeddings"
 routes = [{ provider = "gguf", model = "embed" }]
+[models.remote]
+routes = [{ provider = "up", model = "gpt" }]
 )";
   replace_all(toml, "{MODEL}", tiny_model_path());
   replace_all(toml, "{EMBED}", tiny_embedding_model_path());
@@ -376,6 +379,218 @@ TEST(LocalGateway, EmbeddingsFloatAndBase64) {
 
 namespace tandem::testing {
 namespace {
+
+// -- logprobs ---------------------------------------------------------------------------------
+
+const json::value& logprobs_of(const json::object& choice) {
+  return choice.at("logprobs");
+}
+
+// Checks one logprobs.content entry's shape; returns its token's bytes.
+std::string check_entry(const json::value& v, std::size_t top) {
+  const auto& e = v.as_object();
+  EXPECT_TRUE(e.at("token").is_string());
+  EXPECT_LE(e.at("logprob").to_number<double>(), 0.0);
+  std::string bytes;
+  for (const auto& b : e.at("bytes").as_array()) {
+    std::int64_t x = b.to_number<std::int64_t>();
+    EXPECT_TRUE(x >= 0 && x < 256);
+    bytes += static_cast<char>(x);
+  }
+  EXPECT_EQ(llm::sanitize_utf8(bytes), e.at("token").as_string());
+  const auto& alternatives = e.at("top_logprobs").as_array();
+  EXPECT_EQ(alternatives.size(), top);
+  for (std::size_t k = 0; k < alternatives.size(); ++k) {
+    const auto& a = alternatives[k].as_object();
+    EXPECT_TRUE(a.at("token").is_string());
+    EXPECT_TRUE(a.at("bytes").is_array());
+    EXPECT_LE(a.at("logprob").to_number<double>(), 0.0);
+    if (k > 0) {
+      EXPECT_GE(alternatives[k - 1].at("logprob").to_number<double>(),
+                a.at("logprob").to_number<double>());
+    }
+  }
+  return bytes;
+}
+
+TEST(LocalGateway, LogprobsInAnswersAndStreamsAgree) {
+  Gateway gw(local_config());
+  const std::string extra = R"(,"logprobs":true,"top_logprobs":3)";
+  HttpResult r = chat(gw, chat_body("tiny", "Tell me a story", 10, extra));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = parse_object(r.body);
+  const auto& choice = body["choices"].as_array()[0].as_object();
+  const auto& content = logprobs_of(choice).at("content").as_array();
+  auto completion = body["usage"].as_object()["completion_tokens"].as_int64();
+  bool eos = choice.at("finish_reason") == "stop";
+  EXPECT_EQ(static_cast<std::int64_t>(content.size()), eos ? completion - 1 : completion);
+  std::string bytes;
+  for (const auto& entry : content) bytes += check_entry(entry, 3);
+  EXPECT_EQ(llm::sanitize_utf8(bytes), content_of(r)) << "the entries are the answer's tokens";
+
+  HttpResult s = chat(gw, chat_body("tiny", "Tell me a story", 10, extra + R"(,"stream":true)"));
+  ASSERT_EQ(s.status, 200) << s.body;
+  json::array streamed;
+  for (const auto& data : sse_data(s.body)) {
+    if (data == "[DONE]") break;
+    auto chunk = parse_object(data);
+    auto& choices = chunk["choices"].as_array();
+    if (choices.empty()) continue;
+    const auto& c = choices[0].as_object();
+    const auto& delta = c.at("delta").as_object();
+    const auto* text = delta.if_contains("content");
+    if (logprobs_of(c).is_null()) {
+      EXPECT_TRUE(text == nullptr || text->as_string().empty()) << "text without logprobs";
+      continue;
+    }
+    std::string chunk_bytes;
+    for (const auto& entry : logprobs_of(c).at("content").as_array()) {
+      chunk_bytes += check_entry(entry, 3);
+      streamed.push_back(entry);
+    }
+    ASSERT_NE(text, nullptr);
+    EXPECT_EQ(llm::sanitize_utf8(chunk_bytes), text->as_string())
+        << "a chunk carries the logprobs of its own tokens";
+  }
+  ASSERT_EQ(streamed.size(), content.size());
+  for (std::size_t i = 0; i < content.size(); ++i) {
+    const auto& a = content[i].as_object();
+    const auto& b = streamed[i].as_object();
+    EXPECT_EQ(a.at("token"), b.at("token")) << i;
+    // (the second request finds its prompt in the KV cache: the same up to rounding)
+    EXPECT_NEAR(a.at("logprob").to_number<double>(), b.at("logprob").to_number<double>(), 1e-4);
+    for (std::size_t k = 0; k < 3; ++k) {
+      EXPECT_EQ(a.at("top_logprobs").as_array()[k].at("token"),
+                b.at("top_logprobs").as_array()[k].at("token"));
+    }
+  }
+}
+
+TEST(LocalGateway, NoLogprobsUnlessAsked) {
+  Gateway gw(local_config());
+  for (const std::string extra : {"", R"(,"logprobs":false)"}) {
+    HttpResult r = chat(gw, chat_body("tiny", "Hello", 4, extra));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_TRUE(logprobs_of(parse_object(r.body)["choices"].as_array()[0].as_object()).is_null());
+    HttpResult s = chat(gw, chat_body("tiny", "Hello", 4, extra + R"(,"stream":true)"));
+    ASSERT_EQ(s.status, 200) << s.body;
+    for (const auto& data : sse_data(s.body)) {
+      if (data == "[DONE]") break;
+      auto chunk = parse_object(data);
+      for (const auto& c : chunk["choices"].as_array()) {
+        EXPECT_TRUE(logprobs_of(c.as_object()).is_null()) << data;
+      }
+    }
+  }
+  // logprobs without alternatives: empty top_logprobs.
+  HttpResult r = chat(gw, chat_body("tiny", "Hello", 4, R"(,"logprobs":true)"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = parse_object(r.body);
+  for (const auto& entry :
+       logprobs_of(body["choices"].as_array()[0].as_object()).at("content").as_array()) {
+    check_entry(entry, 0);
+  }
+}
+
+TEST(LocalGateway, LogprobsParametersAreChecked) {
+  Gateway gw(local_config());
+  struct Case {
+    std::string extra, param;
+  };
+  for (const auto& c : std::vector<Case>{{R"(,"logprobs":true,"top_logprobs":21)", "top_logprobs"},
+                                         {R"(,"logprobs":true,"top_logprobs":-1)", "top_logprobs"},
+                                         {R"(,"top_logprobs":2)", "top_logprobs"},
+                                         {R"(,"logprobs":"yes")", "logprobs"}}) {
+    HttpResult r = chat(gw, chat_body("tiny", "hi", 3, c.extra));
+    EXPECT_EQ(r.status, 400) << c.extra << ": " << r.body;
+    EXPECT_EQ(parse_object(r.body)["error"].as_object()["param"], json::value(c.param)) << r.body;
+  }
+}
+
+TEST(LocalGateway, LabelSchemaLogprobsAreOverTheAllowedTokens) {
+  Gateway gw(local_config());
+  // A label set as a JSON schema. The template's grammar lets the answer begin with whitespace
+  // or a code fence; once the opening quote is written, only the labels can follow, and the
+  // probabilities of the tokens that can begin one sum to 1.
+  std::string body =
+      R"({"model":"tiny","max_tokens":40,"temperature":0,"logprobs":true,"top_logprobs":20,)"
+      R"("messages":[{"role":"user","content":"Spam or ham?"}],)"
+      R"("response_format":{"type":"json_schema","json_schema":{"name":"label","schema":)"
+      R"({"enum":["spam","ham"]}}}})";
+  HttpResult r = chat(gw, body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::string answer_text = content_of(r);
+  const std::string spam = "spam\"", ham = "ham\"";
+  EXPECT_TRUE(answer_text.find("\"" + spam) != std::string::npos ||
+              answer_text.find("\"" + ham) != std::string::npos)
+      << answer_text;
+  auto answer = parse_object(r.body);
+  const auto& content =
+      logprobs_of(answer["choices"].as_array()[0].as_object()).at("content").as_array();
+  // The token after the opening quote.
+  std::string before;
+  std::size_t at = 0;
+  while (at < content.size() && !before.ends_with("\"")) {
+    before += std::string(content[at].at("token").as_string());
+    ++at;
+  }
+  ASSERT_LT(at, content.size()) << "no token after an opening quote in " << answer_text;
+  auto begins = [](const std::string& label, const std::string& token) {
+    return label.starts_with(token) || token.starts_with(label);
+  };
+  double sum = 0;
+  bool has_spam = false, has_ham = false;
+  const auto& alternatives = content[at].at("top_logprobs").as_array();
+  for (const auto& alt : alternatives) {
+    std::string token(alt.at("token").as_string());
+    EXPECT_TRUE(begins(spam, token) || begins(ham, token)) << "not a label token: " << token;
+    has_spam = has_spam || begins(spam, token);
+    has_ham = has_ham || begins(ham, token);
+    sum += std::exp(alt.at("logprob").to_number<double>());
+  }
+  EXPECT_LT(alternatives.size(), 20u) << "every allowed token is listed";
+  EXPECT_NEAR(sum, 1.0, 1e-3) << "the allowed tokens share all the probability";
+  EXPECT_TRUE(has_spam && has_ham) << "tokens of both labels can follow the quote";
+  EXPECT_EQ(alternatives[0].at("token"), content[at].at("token")) << "greedy";
+}
+
+TEST(LocalGateway, RemoteLogprobsPassThroughFromTheMock) {
+  Gateway gw(local_config());
+  std::string body =
+      R"({"model":"remote","logprobs":true,"top_logprobs":2,"messages":[{"role":"user","content":"hi"}]})";
+  HttpResult r = chat(gw, body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto answer = parse_object(r.body);
+  const auto& content =
+      logprobs_of(answer["choices"].as_array()[0].as_object()).at("content").as_array();
+  std::string text;
+  for (const auto& entry : content) text += check_entry(entry, 2);
+  EXPECT_EQ(text, content_of(r)) << "one entry per mock token";
+  EXPECT_EQ(content.size(), 5u) << "Hello from the mock upstream.";
+  // The same values again: deterministic.
+  EXPECT_EQ(parse_object(chat(gw, body).body)["choices"], answer["choices"]);
+  // A script sets the logprob; streams carry each chunk's entries.
+  HttpResult s = chat(
+      gw,
+      R"({"model":"remote","stream":true,"logprobs":true,"messages":[{"role":"user","content":"#mock logprob=-0.25"}]})");
+  ASSERT_EQ(s.status, 200) << s.body;
+  std::size_t entries = 0;
+  for (const auto& data : sse_data(s.body)) {
+    if (data == "[DONE]") break;
+    auto chunk = parse_object(data);
+    auto& choices = chunk["choices"].as_array();
+    if (choices.empty() || logprobs_of(choices[0].as_object()).is_null()) continue;
+    for (const auto& entry : logprobs_of(choices[0].as_object()).at("content").as_array()) {
+      EXPECT_DOUBLE_EQ(entry.at("logprob").to_number<double>(), -0.25);
+      EXPECT_EQ(entry.at("token"), choices[0].at("delta").at("content"));
+      ++entries;
+    }
+  }
+  EXPECT_EQ(entries, 5u);
+  // Without logprobs the mock answers as it always did.
+  HttpResult plain = chat(gw, R"({"model":"remote","messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_TRUE(logprobs_of(parse_object(plain.body)["choices"].as_array()[0].as_object()).is_null());
+}
 
 TEST(LocalGateway, MissingModelFileStopsTheStartNamingTheFile) {
   std::string toml = local_config();

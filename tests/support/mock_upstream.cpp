@@ -1,10 +1,12 @@
 #include "mock_upstream.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <charconv>
+#include <cmath>
 #include <sstream>
 
 #include "tandem/core/json_util.h"
@@ -26,6 +28,14 @@ namespace {
 bool parse_int(std::string_view v, int& out) {
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   return ec == std::errc{} && p == v.data() + v.size();
+}
+
+bool parse_double(std::string_view v, std::optional<double>& out) {
+  double d = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+  if (ec != std::errc{} || p != v.data() + v.size() || !(d <= 0)) return false;
+  out = d;
+  return true;
 }
 
 bool parse_bool(std::string_view v, bool& out) {
@@ -129,17 +139,68 @@ json::object tool_call_json() {
       {"function", json::object{{"name", "get_weather"}, {"arguments", R"({"city":"Paris"})"}}}};
 }
 
+// What the request asks of logprobs: -1 when none, else top_logprobs (0..20).
+int requested_top_logprobs(const json::object& body) {
+  const auto* lp = core::find_member(body, "logprobs");
+  if (lp == nullptr || !lp->is_bool() || !lp->get_bool()) return -1;
+  const auto* top = core::find_member(body, "top_logprobs");
+  if (top == nullptr || !top->is_number()) return 0;
+  return static_cast<int>(std::clamp(top->to_number<double>(), 0.0, 20.0));
+}
+
+json::object token_logprob_json(const std::string& token, double logprob) {
+  json::array bytes;
+  for (char c : token) bytes.push_back(static_cast<unsigned char>(c));
+  return json::object{{"token", token}, {"logprob", logprob}, {"bytes", std::move(bytes)}};
+}
+
+// One mock token's logprob entry: deterministic, plausible (a confident model), and with
+// alternatives that share the rest of the probability.
+json::object logprob_entry(const Script& s, const std::string& token, int top) {
+  double logprob = 0;
+  if (s.logprob) {
+    logprob = std::min(*s.logprob, 0.0);
+  } else {
+    std::uint32_t h = 2166136261u;  // FNV-1a
+    for (char c : token) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+    logprob = -static_cast<double>(h % 1000) / 2000.0;
+  }
+  std::vector<std::pair<std::string, double>> options;
+  if (top > 0) {
+    options.emplace_back(token, logprob);
+    std::string space = !token.empty() && token[0] == ' ' ? " " : "";
+    double rest = 1.0 - std::exp(logprob);
+    for (int k = 1; k < top; ++k) {
+      double p = std::max(rest / std::pow(2.0, k), 1e-12);
+      options.emplace_back(space + "alt" + std::to_string(k), std::log(p));
+    }
+    std::stable_sort(options.begin(), options.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+  }
+  json::array top_json;
+  for (const auto& [t, lp] : options) top_json.push_back(token_logprob_json(t, lp));
+  json::object entry = token_logprob_json(token, logprob);
+  entry["top_logprobs"] = std::move(top_json);
+  return entry;
+}
+
+json::value logprobs_json(const Script& s, const std::vector<std::string>& tokens, int top) {
+  json::array content;
+  for (const auto& t : tokens) content.push_back(logprob_entry(s, t, top));
+  return json::object{{"content", std::move(content)}};
+}
+
 // JSON is built outside the coroutines: GCC 12 miscompiles brace-initialised string arrays in
 // coroutine frames ("array used as initializer").
 std::string chunk_sse(const std::string& model, json::object delta, json::value finish_reason,
-                      bool include_usage) {
+                      bool include_usage, json::value logprobs = nullptr) {
   json::object c{{"id", "chatcmpl-mock"},
                  {"object", "chat.completion.chunk"},
                  {"created", 1700000000},
                  {"model", model},
                  {"choices", json::array{json::object{{"index", 0},
                                                       {"delta", std::move(delta)},
-                                                      {"logprobs", nullptr},
+                                                      {"logprobs", std::move(logprobs)},
                                                       {"finish_reason", finish_reason}}}}};
   if (include_usage) c["usage"] = nullptr;
   return "data: " + json::serialize(c) + "\n\n";
@@ -159,7 +220,7 @@ std::string error_event_sse(const std::string& message) {
 }
 
 std::string completion_json(const Script& s, const std::string& model, std::int64_t prompt,
-                            std::int64_t completion, const std::string& finish) {
+                            std::int64_t completion, const std::string& finish, int top_logprobs) {
   json::object message{{"role", "assistant"}};
   if (s.tool_call) {
     message["content"] = nullptr;
@@ -175,6 +236,10 @@ std::string completion_json(const Script& s, const std::string& model, std::int6
                                                       {"message", std::move(message)},
                                                       {"logprobs", nullptr},
                                                       {"finish_reason", finish}}}}};
+  if (top_logprobs >= 0 && !s.tool_call) {
+    r["choices"].as_array()[0].as_object()["logprobs"] =
+        logprobs_json(s, split_words(s.content), top_logprobs);
+  }
   if (s.usage) r["usage"] = usage_json(prompt, completion);
   return json::serialize(r);
 }
@@ -184,6 +249,10 @@ json::object role_delta() {
 }
 json::object content_delta(const std::string& text) {
   return json::object{{"content", text}};
+}
+json::value piece_logprobs(const Script& s, const std::string& piece, int top) {
+  if (top < 0) return nullptr;
+  return logprobs_json(s, {piece}, top);
 }
 json::object tool_delta() {
   json::object call = tool_call_json();
@@ -220,13 +289,14 @@ http::Task<void> answer_chat(const Script& s, const json::object& body, std::str
     }
   }
   std::int64_t prompt = prompt_tokens(body);
+  const int top_logprobs = requested_top_logprobs(body);
   auto pieces = split_words(s.content);
   std::int64_t completion = s.tool_call ? 7 : static_cast<std::int64_t>(pieces.size());
   std::string finish = s.tool_call ? "tool_calls" : s.finish_reason;
 
   if (!stream || s.json_for_stream) {
     http::Response res;
-    res.body = completion_json(s, model, prompt, completion, finish);
+    res.body = completion_json(s, model, prompt, completion, finish, top_logprobs);
     co_await responder.send(std::move(res));
     co_return;
   }
@@ -254,8 +324,9 @@ http::Task<void> answer_chat(const Script& s, const json::object& body, std::str
         co_return;
       }
       if (!co_await sleep_ms(s.token_delay_ms, responder)) co_return;
-      if (!co_await responder.write_chunk(
-              chunk_sse(model, content_delta(pieces[i]), nullptr, include_usage)))
+      if (!co_await responder.write_chunk(chunk_sse(model, content_delta(pieces[i]), nullptr,
+                                                    include_usage,
+                                                    piece_logprobs(s, pieces[i], top_logprobs))))
         co_return;
     }
   }
@@ -316,6 +387,8 @@ std::optional<Script> parse_script(std::string_view text, std::string* error) {
       ok = parse_int(value, s.error_after);
     else if (key == "json_for_stream")
       ok = parse_bool(value, s.json_for_stream);
+    else if (key == "logprob")
+      ok = parse_double(value, s.logprob);
     else
       ok = false;
     if (!ok) {

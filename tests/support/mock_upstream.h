@@ -6,6 +6,10 @@
 //      e.g. from the openai npm client);
 //   3. the upstream model name "mock:key=value,..." (a route that always behaves one way);
 //   4. the default: a normal, successful answer.
+// A chat request with `logprobs: true` gets OpenAI-shaped, deterministic logprobs: one entry per
+// word of the content (the mock's tokens), each word's logprob in [-0.5, 0] from a hash of it
+// (or the script's `logprob`), and `top_logprobs` entries: the word itself and alternatives
+// "alt1", "alt2", ... sharing the rest of the probability, halving each time, sorted.
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -27,12 +31,13 @@ struct Script {
   bool reset = false;  // drop the connection (TCP reset) instead of answering
   std::string content = "Hello from the mock upstream.";
   std::string finish_reason = "stop";
-  bool usage = true;             // report usage
-  bool tool_call = false;        // answer with a tool call instead of content
-  int token_delay_ms = 0;        // between streamed chunks
-  int cut_after = -1;            // streams: reset the connection after this many content chunks
-  int error_after = -1;          // streams: send an error event after this many content chunks
-  bool json_for_stream = false;  // answer a stream request with plain JSON
+  bool usage = true;              // report usage
+  bool tool_call = false;         // answer with a tool call instead of content
+  int token_delay_ms = 0;         // between streamed chunks
+  int cut_after = -1;             // streams: reset the connection after this many content chunks
+  int error_after = -1;           // streams: send an error event after this many content chunks
+  bool json_for_stream = false;   // answer a stream request with plain JSON
+  std::optional<double> logprob;  // every token's logprob when logprobs are asked for (<= 0)
 };
 
 // Parses "status=500,delay_ms=20,..."; unknown keys or bad values give nullopt and a reason.

@@ -237,6 +237,32 @@ TEST(ChatRequest, IntegerParameters) {
   must_parse(with(R"("seed":-9223372036854775808,"top_logprobs":0)"));
 }
 
+TEST(ChatRequest, Logprobs) {
+  ChatRequest none = must_parse(with(""));
+  EXPECT_FALSE(none.logprobs);
+  EXPECT_EQ(none.top_logprobs, 0);
+  ChatRequest on = must_parse(with(R"("logprobs":true)"));
+  EXPECT_TRUE(on.logprobs);
+  EXPECT_EQ(on.top_logprobs, 0);
+  ChatRequest top = must_parse(with(R"("logprobs":true,"top_logprobs":20)"));
+  EXPECT_TRUE(top.logprobs);
+  EXPECT_EQ(top.top_logprobs, 20);
+  EXPECT_EQ(must_parse(with(R"("top_logprobs":5.0,"logprobs":true)")).top_logprobs, 5);
+  ChatRequest off = must_parse(with(R"("logprobs":false,"top_logprobs":0)"));
+  EXPECT_FALSE(off.logprobs);
+  must_parse(with(R"("logprobs":null,"top_logprobs":null)"));
+  // The fields stay in the body for the provider.
+  EXPECT_EQ(top.body.at("top_logprobs"), 20);
+  expect_param(with(R"("logprobs":true,"top_logprobs":21)"), "top_logprobs");
+  expect_param(with(R"("logprobs":true,"top_logprobs":-1)"), "top_logprobs");
+  expect_param(with(R"("logprobs":true,"top_logprobs":"3")"), "top_logprobs");
+  expect_param(with(R"("logprobs":true,"top_logprobs":2.5)"), "top_logprobs");
+  // Alternatives only come with logprobs, as in OpenAI's API.
+  expect_param(with(R"("top_logprobs":3)"), "top_logprobs");
+  expect_param(with(R"("logprobs":false,"top_logprobs":1)"), "top_logprobs");
+  expect_param(with(R"("logprobs":1)"), "logprobs");
+}
+
 TEST(ChatRequest, SeedBeyondInt64IsRejectedWithoutOverflow) {
   expect_param(with(R"("seed":18446744073709551615)"), "seed");
   expect_param(with(R"("seed":9223372036854775808)"), "seed");

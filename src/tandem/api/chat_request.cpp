@@ -221,6 +221,16 @@ std::variant<ChatRequest, core::ApiError> parse_chat_request(std::string_view te
   if (auto e = checks::integer_in(o, "seed", INT64_MIN, INT64_MAX)) return *e;
   if (auto e = checks::integer_in(o, "top_logprobs", 0, 20)) return *e;
   if (auto e = checks::optional_kind(o, "logprobs", kind::bool_, "a boolean")) return *e;
+  if (const auto* lp = core::find_member(o, "logprobs"); lp && lp->is_bool()) {
+    req.logprobs = lp->get_bool();
+  }
+  if (const auto* top = core::find_member(o, "top_logprobs"); top && top->is_number()) {
+    req.top_logprobs = static_cast<int>(top->to_number<double>());
+    if (req.top_logprobs > 0 && !req.logprobs) {
+      return core::invalid_request("top_logprobs: only allowed when logprobs is true",
+                                   "top_logprobs");
+    }
+  }
   if (auto e = checks::optional_kind(o, "user", kind::string, "a string")) return *e;
   if (auto e = checks::optional_kind(o, "logit_bias", kind::object, "an object")) return *e;
   if (auto e = checks::optional_kind(o, "metadata", kind::object, "an object")) return *e;

@@ -16,6 +16,10 @@ struct ChatRequest {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage as the client asked
   boost::json::object body;
+  // OpenAI's token logprobs: `logprobs: true`, and `top_logprobs` (0..20, only with logprobs)
+  // alternatives per token. Remote providers get the body as it is; local models compute them.
+  bool logprobs = false;
+  int top_logprobs = 0;
 };
 
 std::variant<ChatRequest, core::ApiError> parse_chat_request(std::string_view body, int max_depth);

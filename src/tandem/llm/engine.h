@@ -57,6 +57,10 @@ struct GenerationRequest {
   std::vector<std::string> stop;
   int lora = -1;                                     // index into EngineConfig::loras, -1 for none
   std::shared_ptr<common_params_sampling> sampling;  // llama.cpp wants it mutable
+  // OpenAI's logprobs: each generated token's logprob and its `top_logprobs` (0..20) most likely
+  // alternatives, as llm/logprobs.h defines them. Off: nothing is computed.
+  bool logprobs = false;
+  int top_logprobs = 0;
 };
 
 // Embeddings of several inputs, pooled as the model declares and L2-normalised.
@@ -125,6 +129,8 @@ class Engine {
   void run_embeddings(EmbeddingJob& job);
   void finish_slot(Slot& slot, std::string reason, std::string error = {});
   void emit(Slot& slot, bool final_flush);
+  TokenLogprob score(const Slot& slot, std::int32_t token);
+  static void collect_logprobs(Slot& slot, std::size_t visible, bool cut);
 
   EngineConfig config_;
   llama_model* model_ = nullptr;
@@ -137,6 +143,7 @@ class Engine {
 
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<llama_batch> batch_;  // reused by every step
+  std::unique_ptr<LogprobScratch> logprob_scratch_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -3,12 +3,17 @@
 // the request that waits for it on a network thread (the consumer). Text arrives in pieces; the
 // end carries the finish reason, usage and compute time. Either side may end it early: the
 // consumer by cancel() (client gone), the scheduler by fail() (decode error, shutdown).
+// When the request asked for logprobs, each token's logprob comes with the text it produced:
+// a token's entry arrives with the piece of text that completes it.
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "tandem/llm/logprobs.h"
 
 namespace tandem::llm {
 
@@ -32,14 +37,17 @@ class Generation {
 
   struct Taken {
     std::string text;
+    std::vector<TokenLogprob> logprobs;  // the tokens that produced `text` (when asked for)
     bool ended = false;
     GenerationEnd end;
+
+    bool empty() const { return text.empty() && logprobs.empty() && !ended; }
   };
-  // Takes the text that arrived since the last call, and the end once it came.
+  // Takes the text (and logprobs) that arrived since the last call, and the end once it came.
   Taken take();
 
   // Producer side (the scheduler thread).
-  void push(std::string_view text);
+  void push(std::string_view text, std::vector<TokenLogprob>* logprobs = nullptr);
   void finish(GenerationEnd end);
 
  private:
@@ -48,6 +56,7 @@ class Generation {
   std::atomic<bool> cancelled_{false};
   std::mutex mutex_;
   std::string pending_;
+  std::vector<TokenLogprob> pending_logprobs_;
   bool ended_ = false;
   GenerationEnd end_;
   std::function<void()> waker_;

@@ -76,6 +76,8 @@ struct ChatPlan {
   int max_tokens = -1;
   std::vector<std::string> stop;
   std::string lora;
+  bool logprobs = false;
+  int top_logprobs = 0;
   std::shared_ptr<common_params_sampling> sampling = std::make_shared<common_params_sampling>();
 };
 
@@ -99,6 +101,16 @@ std::variant<ChatPlan, core::ApiError> plan_chat(const json::object& body,
     if (auto e = read_int(body, key, 1, 1 << 30, max_tokens)) return *e;
   }
   plan.max_tokens = static_cast<int>(max_tokens);
+  if (const json::value* lp = core::find_member(body, "logprobs"); lp && !lp->is_null()) {
+    if (!lp->is_bool()) return bad("logprobs must be a boolean", "logprobs");
+    plan.logprobs = lp->get_bool();
+  }
+  std::int64_t top_logprobs = 0;
+  if (auto e = read_int(body, "top_logprobs", 0, 20, top_logprobs)) return *e;
+  if (top_logprobs > 0 && !plan.logprobs) {
+    return bad("top_logprobs requires logprobs to be true", "top_logprobs");
+  }
+  plan.top_logprobs = static_cast<int>(top_logprobs);
 
   common_params_sampling& s = *plan.sampling;
   // OpenAI's defaults, not llama.cpp's: no top-k or min-p unless asked for.
@@ -194,7 +206,7 @@ http::Task<std::optional<llm::Generation::Taken>> next_output(llm::Generation& g
   while (true) {
     if (http::is_cancelled(cancel)) co_return std::nullopt;
     llm::Generation::Taken taken = generation.take();
-    if (!taken.text.empty() || taken.ended) co_return taken;
+    if (!taken.empty()) co_return taken;
     if (!co_await waiter.wait(deadline)) co_return std::nullopt;
   }
 }
@@ -389,6 +401,8 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
   prompt.apply_to(*model, *plan.sampling);
   request.sampling = plan.sampling;
   request.max_tokens = plan.max_tokens;
+  request.logprobs = plan.logprobs;
+  request.top_logprobs = plan.top_logprobs;
   request.stop = std::move(plan.stop);
   for (const auto& s : prompt.extra_stops) request.stop.push_back(s);
 
@@ -406,14 +420,17 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
   }
   CompletionInfo info{completion_id(), unix_now(), route.model};
   if (plan.stream) {
-    result.response = std::make_unique<LocalStreamResponse>(
-        std::move(info), generation, waiter, std::move(prompt), std::move(*first), cancel);
+    result.response = std::make_unique<LocalStreamResponse>(std::move(info), generation, waiter,
+                                                            std::move(prompt), std::move(*first),
+                                                            cancel, plan.logprobs);
     co_return result;
   }
   std::string generated;
+  std::vector<llm::TokenLogprob> logprobs;
   llm::GenerationEnd end;
   for (auto output = std::move(first);;) {
     generated += output->text;
+    for (auto& lp : output->logprobs) logprobs.push_back(std::move(lp));
     if (output->ended) {
       end = std::move(output->end);
       break;
@@ -430,7 +447,8 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
     co_return result;
   }
   result.response = std::make_unique<LocalJsonResponse>(
-      200, completion_json(info, prompt.parse(generated, end.finish_reason == "length"), end));
+      200, completion_json(info, prompt.parse(generated, end.finish_reason == "length"), end,
+                           plan.logprobs ? &logprobs : nullptr));
   co_return result;
 }
 

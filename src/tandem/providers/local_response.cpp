@@ -3,6 +3,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include "tandem/llm/utf8.h"
+
 namespace tandem::providers {
 
 namespace json = boost::json;
@@ -36,6 +38,30 @@ std::string usage_json(const llm::GenerationEnd& end) {
 
 namespace {
 
+json::object token_json(std::string_view text, float logprob) {
+  json::array bytes;
+  bytes.reserve(text.size());
+  for (char c : text) bytes.push_back(static_cast<unsigned char>(c));
+  // A token may hold part of a UTF-8 character: `token` shows it sanitised, `bytes` as it is.
+  return json::object{{"token", llm::sanitize_utf8(text)},
+                      {"logprob", static_cast<double>(logprob)},
+                      {"bytes", std::move(bytes)}};
+}
+
+json::value logprobs_value(const std::vector<llm::TokenLogprob>& tokens) {
+  json::array content;
+  content.reserve(tokens.size());
+  for (const auto& t : tokens) {
+    json::object entry = token_json(t.text, t.logprob);
+    json::array top;
+    top.reserve(t.top.size());
+    for (const auto& alt : t.top) top.push_back(token_json(alt.text, alt.logprob));
+    entry["top_logprobs"] = std::move(top);
+    content.push_back(std::move(entry));
+  }
+  return json::object{{"content", std::move(content)}};
+}
+
 json::array tool_calls_json(const llm::ChatReply& reply) {
   json::array calls;
   for (std::size_t i = 0; i < reply.tool_calls.size(); ++i) {
@@ -55,8 +81,13 @@ std::string finish_reason_of(const llm::ChatReply& reply, const llm::GenerationE
 
 }  // namespace
 
+std::string logprobs_json(const std::vector<llm::TokenLogprob>& tokens) {
+  return json::serialize(logprobs_value(tokens));
+}
+
 std::string completion_json(const CompletionInfo& info, const llm::ChatReply& reply,
-                            const llm::GenerationEnd& end) {
+                            const llm::GenerationEnd& end,
+                            const std::vector<llm::TokenLogprob>* logprobs) {
   json::object message{{"role", "assistant"}};
   if (reply.tool_calls.empty()) {
     message["content"] = reply.content;
@@ -68,10 +99,11 @@ std::string completion_json(const CompletionInfo& info, const llm::ChatReply& re
                     {"object", "chat.completion"},
                     {"created", info.created},
                     {"model", info.model}};
-  body["choices"] = json::array{json::object{{"index", 0},
-                                             {"message", std::move(message)},
-                                             {"logprobs", nullptr},
-                                             {"finish_reason", finish_reason_of(reply, end)}}};
+  body["choices"] = json::array{json::object{
+      {"index", 0},
+      {"message", std::move(message)},
+      {"logprobs", logprobs != nullptr ? logprobs_value(*logprobs) : json::value(nullptr)},
+      {"finish_reason", finish_reason_of(reply, end)}}};
   std::string out = json::serialize(body);
   out.pop_back();  // the usage object is serialised once, by usage_json
   out += ",\"usage\":" + usage_json(end) + "}";
@@ -82,12 +114,13 @@ LocalStreamResponse::LocalStreamResponse(CompletionInfo info,
                                          std::shared_ptr<llm::Generation> generation,
                                          std::shared_ptr<http::Waiter> waiter,
                                          llm::ChatPrompt prompt, llm::Generation::Taken first,
-                                         http::CancelSignal* cancel)
+                                         http::CancelSignal* cancel, bool logprobs)
     : info_(std::move(info)),
       generation_(std::move(generation)),
       waiter_(std::move(waiter)),
       prompt_(std::move(prompt)),
-      cancel_(cancel) {
+      cancel_(cancel),
+      logprobs_(logprobs) {
   headers_.push_back({"content-type", "text/event-stream"});
   if (cancel_ != nullptr) {
     std::weak_ptr<http::Waiter> weak = waiter_;
@@ -106,15 +139,15 @@ LocalStreamResponse::~LocalStreamResponse() {
   generation_->cancel();  // a no-op when it already ended
 }
 
-std::string LocalStreamResponse::chunk(std::string_view delta_json,
-                                       std::string_view finish_reason) const {
+std::string LocalStreamResponse::chunk(std::string_view delta_json, std::string_view finish_reason,
+                                       const std::vector<llm::TokenLogprob>* logprobs) const {
   json::object c{{"id", info_.id},
                  {"object", "chat.completion.chunk"},
                  {"created", info_.created},
                  {"model", info_.model}};
   json::object choice{{"index", 0}};
   choice["delta"] = json::parse(delta_json);
-  choice["logprobs"] = nullptr;
+  choice["logprobs"] = logprobs != nullptr ? logprobs_value(*logprobs) : json::value(nullptr);
   choice["finish_reason"] =
       finish_reason.empty() ? json::value(nullptr) : json::value(json::string(finish_reason));
   c["choices"] = json::array{std::move(choice)};
@@ -126,11 +159,13 @@ void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out)
     out += chunk(R"({"role":"assistant","content":""})", "");
     sent_role_ = true;
   }
-  if (!taken.text.empty()) {
+  if (!taken.text.empty() || !taken.logprobs.empty()) {
     if (prompt_.has_tools) {
       buffered_ += taken.text;
+      for (auto& lp : taken.logprobs) buffered_logprobs_.push_back(std::move(lp));
     } else {
-      out += chunk(json::serialize(json::object{{"content", taken.text}}), "");
+      out += chunk(json::serialize(json::object{{"content", taken.text}}), "",
+                   logprobs_ ? &taken.logprobs : nullptr);
     }
   }
   if (!taken.ended) return;
@@ -147,11 +182,15 @@ void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out)
   llm::ChatReply reply;
   if (prompt_.has_tools) {
     reply = prompt_.parse(buffered_, end.finish_reason == "length");
+    // The reply is parsed whole, so the logprobs of all its tokens go with its first chunk.
+    const std::vector<llm::TokenLogprob>* logprobs = logprobs_ ? &buffered_logprobs_ : nullptr;
     if (!reply.content.empty()) {
-      out += chunk(json::serialize(json::object{{"content", reply.content}}), "");
+      out += chunk(json::serialize(json::object{{"content", reply.content}}), "", logprobs);
+      logprobs = nullptr;
     }
     if (!reply.tool_calls.empty()) {
-      out += chunk(json::serialize(json::object{{"tool_calls", tool_calls_json(reply)}}), "");
+      out += chunk(json::serialize(json::object{{"tool_calls", tool_calls_json(reply)}}), "",
+                   logprobs);
     }
   }
   out += chunk("{}", finish_reason_of(reply, end));
@@ -170,7 +209,7 @@ http::Task<http::ClientError> LocalStreamResponse::read_some(std::string& out, b
       co_return http::ClientError{http::ClientErrorKind::cancelled, "cancelled"};
     }
     llm::Generation::Taken taken = generation_->take();
-    if (!taken.text.empty() || taken.ended) {
+    if (!taken.empty()) {
       render(std::move(taken), ready_);
       continue;
     }

@@ -38,18 +38,23 @@ struct CompletionInfo {
 };
 
 std::string usage_json(const llm::GenerationEnd& end);
-// The non-streamed chat.completion body.
+// OpenAI's choice.logprobs: {"content":[{"token","logprob","bytes","top_logprobs"}, ...]}.
+std::string logprobs_json(const std::vector<llm::TokenLogprob>& tokens);
+// The non-streamed chat.completion body; `logprobs` when the request asked for them.
 std::string completion_json(const CompletionInfo& info, const llm::ChatReply& reply,
-                            const llm::GenerationEnd& end);
+                            const llm::GenerationEnd& end,
+                            const std::vector<llm::TokenLogprob>* logprobs = nullptr);
 
 // An SSE stream of chat.completion.chunk events, ending with the finish chunk, a usage chunk and
 // [DONE], or with an error event when the generation failed. Destroying it cancels the
-// generation (the client left), which frees its sequence at the scheduler's next step.
+// generation (the client left), which frees its sequence at the scheduler's next step. With
+// `logprobs`, each content chunk carries the logprobs of the tokens that produced its text.
 class LocalStreamResponse final : public http::UpstreamResponse {
  public:
   LocalStreamResponse(CompletionInfo info, std::shared_ptr<llm::Generation> generation,
                       std::shared_ptr<http::Waiter> waiter, llm::ChatPrompt prompt,
-                      llm::Generation::Taken first, http::CancelSignal* cancel);
+                      llm::Generation::Taken first, http::CancelSignal* cancel,
+                      bool logprobs = false);
   ~LocalStreamResponse() override;
   int status() const override { return 200; }
   const http::Headers& headers() const override { return headers_; }
@@ -58,7 +63,8 @@ class LocalStreamResponse final : public http::UpstreamResponse {
 
  private:
   void render(llm::Generation::Taken taken, std::string& out);
-  std::string chunk(std::string_view delta_json, std::string_view finish_reason) const;
+  std::string chunk(std::string_view delta_json, std::string_view finish_reason,
+                    const std::vector<llm::TokenLogprob>* logprobs = nullptr) const;
 
   CompletionInfo info_;
   std::shared_ptr<llm::Generation> generation_;
@@ -69,6 +75,8 @@ class LocalStreamResponse final : public http::UpstreamResponse {
   std::size_t hook_ = 0;
   std::string ready_;     // rendered events not yet read
   std::string buffered_;  // generated text held until the end (tool calls are parsed whole)
+  std::vector<llm::TokenLogprob> buffered_logprobs_;  // ... and its tokens' logprobs
+  bool logprobs_ = false;
   bool sent_role_ = false;
   bool finished_ = false;
 };
