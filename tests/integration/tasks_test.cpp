@@ -17,6 +17,7 @@
 #include "tandem/models/recsys/mf_artifact.h"
 #include "tandem/models/text/text_training.h"
 #include "tandem/models/vision/vision_training.h"
+#include "tandem/routing/learned_router.h"
 
 namespace tandem::testing {
 namespace {
@@ -841,6 +842,50 @@ template = "{{ text }}"
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("format"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(Tasks, HybridLearnedRouterSendsHardQueriesToTheLlm) {
+  // Recorded outcomes: the tailored model is right unless the review talks about refunds, where
+  // only the LLM is; the LLM costs 1000x more.
+  std::vector<routing::RouterExample> examples;
+  std::mt19937 rng(11);
+  const char* words[] = {"coffee", "box", "taste", "arrived", "fresh", "cup", "bag", "morning"};
+  for (int i = 0; i < 400; ++i) {
+    bool hard = i % 2 == 0;
+    std::string text;
+    for (int w = 0; w < 6; ++w) text += std::string(words[rng() % 8]) + " ";
+    if (hard) text += "refund please";
+    routing::RouterExample e;
+    e.text = text;
+    e.correct = {hard ? 0.0 : 1.0, 1.0};
+    e.cost = {0.000001, 0.001};
+    examples.push_back(std::move(e));
+  }
+  routing::RouterOptions o;
+  o.models = {"fast", "gpt-mock"};  // a variant's name, or its model's first upstream model
+  auto trained = routing::train_router(examples, o);
+  fs::path router = folder().dir / "router.tmd";
+  trained.model.save(router.string(), {});
+  Gateway g(
+      hybrid_config("[tasks.review.policy]\nkind = \"router\"\nvariants = [\"fast\", "
+                    "\"llm\"]\ncost_weight = 0.3\nrouter = \"" +
+                        router.string() + "\"\n",
+                    "confidence = \"none\"\n"));
+  Script valid;
+  valid.content = R"({"label": "other"})";
+  g.mock.push(valid);
+  auto r = g.post("/v1/tasks/review", R"({"input": "the coffee box arrived refund please"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = body_of(r);
+  EXPECT_EQ(body.at("variant"), "llm");
+  EXPECT_EQ(body.at("route").at("policy"), "router");
+  std::string why(body.at("route").at("router").as_string());
+  EXPECT_NE(why.find("fast p="), std::string::npos) << why;
+  EXPECT_NE(why.find("llm p="), std::string::npos) << why;
+  r = g.post("/v1/tasks/review", R"({"input": "the coffee box arrived fresh"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("variant"), "fast");
+  EXPECT_EQ(g.mock.request_count(), 1u);
 }
 
 }  // namespace

@@ -43,7 +43,11 @@ GatewayState::GatewayState(config::Config cfg)
   }
   // Tailored models load here too: a missing or corrupt artifact stops the start with its name.
   if (!config.tasks.empty()) {
-    task_registry = std::make_unique<tasks::TaskRegistry>(config.tasks);
+    tasks::TaskLoadOptions options;
+    for (const auto& m : config.models) {
+      if (!m.routes.empty()) options.first_route_models[m.name] = m.routes.front().model;
+    }
+    task_registry = std::make_unique<tasks::TaskRegistry>(config.tasks, std::move(options));
     for (const auto& t : config.tasks) {
       if (!t.record.empty()) {
         task_records.emplace(t.name, std::make_unique<store::RecordWriter>(t.record));

@@ -25,16 +25,22 @@ void check_labels(const config::TaskConfig& task, const LoadedVariant& v) {
   }
 }
 
-// Which router model a candidate variant is: the variant's name, or for an LLM variant the
-// upstream model of its first route.
+// Which router model a candidate variant is: the variant's name, or for an LLM variant its
+// model's name or the upstream model of that model's first route (as recorded answers name it).
 std::size_t router_column(const routing::RouterModel& router, const config::TaskConfig& task,
-                          const std::string& variant) {
+                          const std::string& variant, const TaskLoadOptions& options) {
   const auto& names = router.models();
-  auto at = std::find(names.begin(), names.end(), variant);
-  if (at != names.end()) return static_cast<std::size_t>(at - names.begin());
+  std::vector<std::string> candidates{variant};
   const config::VariantConfig* v = task.find_variant(variant);
   if (v != nullptr && !v->model.empty()) {
-    at = std::find(names.begin(), names.end(), v->model);
+    candidates.push_back(v->model);
+    if (auto it = options.first_route_models.find(v->model);
+        it != options.first_route_models.end()) {
+      candidates.push_back(it->second);
+    }
+  }
+  for (const auto& name : candidates) {
+    auto at = std::find(names.begin(), names.end(), name);
     if (at != names.end()) return static_cast<std::size_t>(at - names.begin());
   }
   std::string list;
@@ -79,15 +85,7 @@ std::shared_ptr<const LoadedTask> LoadedTask::load(const config::TaskConfig& con
       v.model = load_tailored_task(config, vc.artifact);
       check_labels(config, v);
     } else {
-      prompts::BuilderOptions bo;
-      if (vc.retrieve_examples > 0 && vc.embedder != "glove") {
-        auto it = options.embedders.find(vc.embedder);
-        if (it == options.embedders.end()) {
-          throw std::runtime_error("variant '" + vc.name + "': no embedder '" + vc.embedder + "'");
-        }
-        bo.embedder = it->second;
-      }
-      v.prompt = std::make_shared<const prompts::PromptBuilder>(config, vc, std::move(bo));
+      v.prompt = std::make_shared<const prompts::PromptBuilder>(config, vc);
     }
     task->variants_.push_back(std::move(v));
   }
@@ -135,7 +133,7 @@ std::shared_ptr<const LoadedTask> LoadedTask::load(const config::TaskConfig& con
     task->router_ = std::make_shared<const routing::RouterModel>(
         routing::RouterModel::load(config.policy.router));
     for (const auto& name : p.variants) {
-      task->router_columns_.push_back(router_column(*task->router_, config, name));
+      task->router_columns_.push_back(router_column(*task->router_, config, name, options));
     }
   }
   return task;

@@ -33,9 +33,9 @@ struct LoadedVariant {
 };
 
 struct TaskLoadOptions {
-  // Embeds inputs for LLM variants that retrieve examples with an embeddings model (any
-  // provider): the variant's `embedder` name -> embedder. "glove" needs no entry.
-  std::map<std::string, std::shared_ptr<const prompts::SentenceEmbedder>, std::less<>> embedders;
+  // Each chat model's first route's upstream model name ([models.<name>] -> "gpt-4-1106-preview"):
+  // a learned router trained on recorded answers knows its candidates by those names.
+  std::map<std::string, std::string, std::less<>> first_route_models;
 };
 
 class LoadedTask {
