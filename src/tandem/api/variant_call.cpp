@@ -9,6 +9,7 @@
 #include "tandem/api/model_call.h"
 #include "tandem/http/waiter.h"
 #include "tandem/ledger/charge.h"
+#include "tandem/llm/chat_prompt.h"
 #include "tandem/log/logger.h"
 
 namespace tandem::api {
@@ -176,6 +177,25 @@ void add_usage(VariantResult& r, const CallResult& c) {
   if (!c.answered_by.empty()) r.answered_by = c.answered_by;
 }
 
+// The budget counts a local model's tokens exactly (its chat template, then its tokenizer, as the
+// local provider will); a remote model's are estimated.
+prompts::TokenCounter token_counter(const ModelEntry& model, const config::VariantConfig& v) {
+  if (v.max_prompt_tokens <= 0 || model.routes.empty()) return {};
+  const RouteState& first = *model.routes.front();
+  if (first.local_provider == nullptr) return {};
+  const llm::Engine* engine = first.local_provider->engine(first.route.model);
+  if (engine == nullptr) return {};
+  return [engine](std::span<const prompts::ChatMessage> messages) -> std::size_t {
+    llm::ChatInputs inputs;
+    inputs.messages_json = json::serialize(prompts::messages_json(messages));
+    try {
+      return engine->tokenize(llm::render_chat(*engine, inputs).text, true, true).size();
+    } catch (const std::exception&) {
+      return prompts::estimate_tokens(messages);  // the provider will say what is wrong
+    }
+  };
+}
+
 // One answer of the contract: a call, checked, retried once with the validation error.
 struct Answer {
   bool ok = false;
@@ -285,7 +305,7 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
   }
   prompts::PromptRequest request;
   try {
-    request = variant.prompt->build(input.fields);
+    request = variant.prompt->build(input.fields, token_counter(*model, v));
   } catch (const prompts::PromptError& e) {
     result.error = core::invalid_request(std::string(e.what()), "input", "invalid_input");
     result.client_error = true;
