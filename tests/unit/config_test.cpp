@@ -924,7 +924,8 @@ TEST(ConfigTasks, VariantAndPolicyErrorsNameTheKey) {
             "t.toml:17:15: tasks.t.variants.v.temperature: must be a number between 0 and 2");
   EXPECT_EQ(
       single_error(llm("confidence = \"vibes\"\n")),
-      "t.toml:17:14: tasks.t.variants.v.confidence: must be one of logprobs, agreement, none");
+      "t.toml:17:14: tasks.t.variants.v.confidence: must be one of logprobs, agreement, router, "
+            "none");
   EXPECT_EQ(single_error(llm("confidence = \"agreement\"\n")),
             "t.toml:13:1: tasks.t.variants.v: confidence = \"agreement\" needs temperature > 0 "
             "(greedy samples always agree)");

@@ -71,7 +71,8 @@ std::size_t router_pick(const tasks::LoadedTask& task, const tasks::TaskInput& i
   const auto* text = std::get_if<tasks::TextInput>(&input);
   std::vector<double> p_all = router.predict(text ? std::string_view(text->text) : "");
   std::vector<double> p, costs;
-  for (std::size_t column : task.router_columns()) {
+  for (const auto& variant : task.policy().variants) {
+    std::size_t column = task.router_column(variant).value();  // checked at load
     p.push_back(p_all.at(column));
     costs.push_back(router.mean_costs().at(column));
   }
@@ -415,7 +416,7 @@ http::Task<void> serve_task(WorkerContext& worker, const http::Request& request,
 
   RunOutcome run;
   routing::RouterPick pick;
-  if (task->router() != nullptr) {
+  if (task->router() != nullptr && task->policy().kind == "router") {
     pick = [&] { return router_pick(*task, *input, run.router_detail); };
   }
   run.plan =

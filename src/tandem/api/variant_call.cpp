@@ -351,6 +351,12 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
   result.ok = true;
   result.output = std::move(final_answer.output);
   result.confidence = final_answer.confidence;
+  if (v.confidence == "router") {
+    // The router's P(correct) for this variant on this input, as offline evaluation fits it.
+    if (auto column = task.router_column(variant.name)) {
+      result.confidence = task.router()->predict(input.text).at(*column);
+    }
+  }
   if (final_answer.retried) result.note = "retried once after a reply that broke the contract";
   if (v.confidence == "logprobs" && !result.confidence) {
     result.note = "the provider gave no token probabilities: no confidence";
@@ -359,7 +365,6 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
     result.note += (result.note.empty() ? "" : "; ") + std::to_string(request.examples_dropped) +
                    " few-shot examples dropped to fit max_prompt_tokens";
   }
-  (void)task;
   co_return result;
 }
 

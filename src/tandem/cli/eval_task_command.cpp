@@ -18,6 +18,7 @@
 #include "tandem/routing/cascade_fit.h"
 #include "tandem/routing/cost_curve.h"
 #include "tandem/routing/learned_router.h"
+#include "tandem/tasks/cascade_state.h"
 
 namespace tandem::cli {
 namespace {
@@ -390,6 +391,35 @@ int run_eval_task(const EvalTaskOptions& o) {
             correct / dn, fmt_cost(cost / dn).c_str(),
             100 * cost / dn / singles[best_single].mean_cost);
       }
+      if (!o.write_thresholds.empty()) {
+        if (agreement) {
+          throw EvalError(
+              "--write-thresholds needs --cascade-confidence router: the gateway computes a "
+              "stage's confidence as the router's P(correct) (confidence = \"router\"), not "
+              "from recorded answers of earlier stages");
+        }
+        routing::CascadeTarget chosen = target;
+        if (o.fit_budget) {
+          chosen = {routing::CascadeTarget::Kind::max_accuracy_under_budget, *o.fit_budget};
+        }
+        const routing::CascadeResult stored = routing::fit_cascade(samples, chosen);
+        char details[512];
+        std::snprintf(details, sizeof details,
+                      R"({"target":"%s","target_value":%.9g,"accuracy":%.6f,"mean_cost_usd":%.9g,)"
+                      R"("target_met":%s,"queries":%zu})",
+                      o.fit_budget ? "max_accuracy_under_budget" : "min_cost_at_accuracy",
+                      chosen.value, stored.accuracy, stored.mean_cost,
+                      stored.target_met ? "true" : "false", n);
+        std::vector<std::string> stage_names;
+        for (const auto& v : variants) stage_names.push_back(v.name);
+        tasks::write_cascade_thresholds(o.write_thresholds, {stage_names, stored.thresholds},
+                                        details);
+        std::printf("wrote %s: thresholds ", o.write_thresholds.c_str());
+        print_thresholds(stored.thresholds);
+        std::printf("(accuracy %.4f at %s per query%s)\n", stored.accuracy,
+                    fmt_cost(stored.mean_cost).c_str(),
+                    stored.target_met ? "" : ", target not met");
+      }
       if (nv == 2) {
         for (std::size_t q = 0; q < n; ++q) strong_score.push_back(1 - samples[q][0].confidence);
       }
@@ -580,6 +610,12 @@ int eval_task_main(int argc, char** argv) {
                  "cascade: router, agreement (with earlier stages' answers) or auto")
       ->check(CLI::IsMember({"auto", "router", "agreement"}))
       ->capture_default_str();
+  app.add_option("--write-thresholds", o.write_thresholds,
+                 "cascade: write the fitted thresholds to this file (policy.thresholds_file)");
+  app.add_option("--fit-budget", o.fit_budget,
+                 "cascade: fit for the best accuracy within this cost per query (USD) instead of "
+                 "the lowest cost at the best variant's accuracy")
+      ->check(CLI::PositiveNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -29,6 +29,12 @@ struct EvalTaskOptions {
   // cascade: "router" (the router's P(correct)), "agreement" (combined with agreement with the
   // earlier stages' recorded answers), "auto" (agreement when answers and labels are there).
   std::string cascade_confidence = "auto";
+  // cascade: write the thresholds fitted on the evaluated queries to this file (the policy's
+  // thresholds_file), for the lowest cost at the best variant's accuracy, or with fit_budget
+  // (USD per query) for the best accuracy within it. Needs the router's P(correct) as the
+  // confidence: the one the gateway computes too (variants with confidence = "router").
+  std::string write_thresholds;
+  std::optional<double> fit_budget;
 };
 
 int run_eval_task(const EvalTaskOptions& options);

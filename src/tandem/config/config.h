@@ -119,8 +119,10 @@ struct VariantConfig {
   int max_tokens = 256;
   std::int64_t seed = -1;  // -1: the provider's choice
   std::string lora;        // local models: an adapter name
-  // How a label-set answer gets its confidence: "logprobs" (token probabilities, where the
-  // provider gives them), "agreement" (share of `samples` answers that agree), or "none".
+  // How an answer gets its confidence: "logprobs" (token probabilities, where the provider gives
+  // them), "agreement" (share of `samples` answers that agree), "router" (the learned router's
+  // P(correct) for this variant on this input: what `tandem eval --task` fits cascade thresholds
+  // on), or "none".
   std::string confidence = "logprobs";
   int samples = 5;
 };

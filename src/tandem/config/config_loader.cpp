@@ -666,10 +666,10 @@ void read_variant(TableReader& r, VariantConfig& v, const std::vector<ModelConfi
   r.read_int("seed", v.seed, -1, std::numeric_limits<std::int64_t>::max());
   r.read_string("lora", v.lora);
   r.read_string("confidence", v.confidence);
-  static const std::set<std::string> confidences{"logprobs", "agreement", "none"};
+  static const std::set<std::string> confidences{"logprobs", "agreement", "router", "none"};
   if (!confidences.contains(v.confidence)) {
     r.error_at(*r.table().get("confidence"), r.qualified("confidence"),
-               "must be one of logprobs, agreement, none");
+               "must be one of logprobs, agreement, router, none");
   }
   r.read_int("samples", v.samples, 2, 32);
   if (v.confidence == "agreement" && v.temperature == 0) {

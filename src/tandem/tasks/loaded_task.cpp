@@ -27,8 +27,8 @@ void check_labels(const config::TaskConfig& task, const LoadedVariant& v) {
 
 // Which router model a candidate variant is: the variant's name, or for an LLM variant its
 // model's name or the upstream model of that model's first route (as recorded answers name it).
-std::size_t router_column(const routing::RouterModel& router, const config::TaskConfig& task,
-                          const std::string& variant, const TaskLoadOptions& options) {
+std::size_t find_router_column(const routing::RouterModel& router, const config::TaskConfig& task,
+                               const std::string& variant, const TaskLoadOptions& options) {
   const auto& names = router.models();
   std::vector<std::string> candidates{variant};
   const config::VariantConfig* v = task.find_variant(variant);
@@ -56,6 +56,12 @@ const LoadedVariant* LoadedTask::find(std::string_view variant) const {
     if (v.name == variant) return &v;
   }
   return nullptr;
+}
+
+std::optional<std::size_t> LoadedTask::router_column(std::string_view variant) const {
+  auto it = router_columns_.find(variant);
+  if (it == router_columns_.end()) return std::nullopt;
+  return it->second;
 }
 
 const TailoredTask* LoadedTask::primary_model() const {
@@ -129,11 +135,22 @@ std::shared_ptr<const LoadedTask> LoadedTask::load(const config::TaskConfig& con
                              " stages but " + std::to_string(p.thresholds.size()) +
                              " thresholds (distillation adds its stage only once it has run)");
   }
-  if (p.kind == "router") {
+  for (const auto& vc : config.variants) {
+    if (vc.kind == "llm" && vc.confidence == "router" && config.policy.router.empty()) {
+      throw std::runtime_error("variant '" + vc.name +
+                               "': confidence = \"router\" needs policy.router (an artifact of "
+                               "`tandem train router`)");
+    }
+  }
+  if (!config.policy.router.empty()) {
     task->router_ = std::make_shared<const routing::RouterModel>(
         routing::RouterModel::load(config.policy.router));
     for (const auto& name : p.variants) {
-      task->router_columns_.push_back(router_column(*task->router_, config, name, options));
+      const config::VariantConfig* vc = config.find_variant(name);
+      bool needs =
+          p.kind == "router" || (vc != nullptr && vc->kind == "llm" && vc->confidence == "router");
+      if (needs)
+        task->router_columns_[name] = find_router_column(*task->router_, config, name, options);
     }
   }
   return task;

@@ -44,10 +44,11 @@ class LoadedTask {
   const LoadedVariant* find(std::string_view variant) const;
   const std::vector<LoadedVariant>& variants() const { return variants_; }
   const routing::EffectivePolicy& policy() const { return policy_; }
-  // The router policy's model (null for other policies), and which of its models each candidate
-  // variant is (policy().variants[i] -> router model index).
+  // The learned router (policy.router; null without one), and which of its models a variant is:
+  // every candidate of a router policy, and every cascade stage whose confidence is the
+  // router's P(correct).
   const routing::RouterModel* router() const { return router_.get(); }
-  const std::vector<std::size_t>& router_columns() const { return router_columns_; }
+  std::optional<std::size_t> router_column(std::string_view variant) const;
   const std::optional<DistillState>& distilled() const { return distilled_; }
   // The first tailored model: what the short form's responses describe.
   const TailoredTask* primary_model() const;
@@ -62,7 +63,7 @@ class LoadedTask {
   std::vector<LoadedVariant> variants_;
   routing::EffectivePolicy policy_;
   std::shared_ptr<const routing::RouterModel> router_;
-  std::vector<std::size_t> router_columns_;
+  std::map<std::string, std::size_t, std::less<>> router_columns_;
   std::optional<DistillState> distilled_;
   bool hybrid_ = false;
 };
