@@ -318,6 +318,12 @@ TEST(ParseAnswer, Labels) {
   EXPECT_EQ(ok("positive"), "positive");
   EXPECT_EQ(ok("1"), "1");
   EXPECT_EQ(ok("```json\n{\"label\":\"negative\"}\n```"), "negative");
+  // On one line, as the local provider's grammar allows; a fence without a language tag.
+  EXPECT_EQ(ok("```json {\"label\": \"positive\"}\n\n ```"), "positive");
+  EXPECT_EQ(ok("```json\t\"negative\" ```"), "negative");
+  EXPECT_EQ(ok("```\"positive\"```"), "positive");
+  EXPECT_EQ(ok("```positive```"), "positive");
+  EXPECT_EQ(ok("```json{\"label\":\"negative\"}```"), "negative");
   EXPECT_EQ(ok(R"({"label": "neutral"})"),
             "ERR at /label: expected one of \"positive\", \"negative\", \"1\", got \"neutral\"");
   EXPECT_EQ(ok(R"({"label": "positive", "why": "x"})"),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json/serialize.hpp>
+#include <cctype>
 #include <variant>
 
 #include "tandem/core/json_util.h"
@@ -46,13 +47,18 @@ std::string shorten(std::string_view s, std::size_t max) {
   return std::string(s.substr(0, cut)) + "...";
 }
 
-// "```json\n{...}\n```" -> "{...}": models wrap JSON in fences even when told not to.
+// "```json\n{...}\n```" -> "{...}": models wrap JSON in fences even when told not to; the local
+// provider's grammar also allows them on one line ("```json {...} ```", "```json{...}```").
 std::string strip_fences(std::string text) {
   if (!text.starts_with("```")) return text;
-  std::size_t first_newline = text.find('\n');
   std::size_t last_fence = text.rfind("```");
-  if (first_newline == std::string::npos || last_fence <= first_newline) return text;
-  return trim(std::string_view(text).substr(first_newline + 1, last_fence - first_newline - 1));
+  if (last_fence < 3) return text;
+  // A language tag ("json") is the word right after the opening fence, when more follows it.
+  std::size_t start = 3;
+  std::size_t tag_end = start;
+  while (tag_end < last_fence && std::isalnum(static_cast<unsigned char>(text[tag_end]))) ++tag_end;
+  if (tag_end < last_fence) start = tag_end;
+  return trim(std::string_view(text).substr(start, last_fence - start));
 }
 
 std::optional<boost::json::value> try_parse(std::string_view text, std::string* error) {
