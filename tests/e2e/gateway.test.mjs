@@ -523,7 +523,11 @@ describe('models', () => {
     }
     assert.deepEqual(
       [...ids].sort(),
-      [DIRECT, EMBED, FALLBACK, RATE_LIMITED, 'e2e-local', 'e2e-local-embed'].sort(),
+      [
+        DIRECT, EMBED, FALLBACK, RATE_LIMITED, 'e2e-local', 'e2e-local-embed',
+        // The hybrid task's LLM and the replayed quiz's two recorded models (tasks.test.mjs).
+        'e2e-hybrid-llm', 'cheap', 'dear',
+      ].sort(),
     );
   });
 });

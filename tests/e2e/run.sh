@@ -139,6 +139,66 @@ for m in movies reviews shapes; do
   grep -q "$m.tmd" "$WORK/models.log" || die "tandem models list does not show $m.tmd"
 done
 
+# ---- offline routing: a router trained and a policy evaluated on recorded answers ---------------
+# 120 recorded questions for two models: "cheap" is right unless the question says "hard"; "dear"
+# is always right and costs 100 times more.
+{
+  echo ",sample_id,prompt,eval_name,cheap,dear,cheap|model_response,dear|model_response,cheap|total_cost,dear|total_cost,oracle_model_to_route_to"
+  for i in $(seq 1 120); do
+    words="question $i about topic$((i % 4)) and more words"
+    if ((i % 3 == 0)); then
+      echo "$i,q.$i,\"['$words hard']\",e2e,0,1,A,B,0.00001,0.001,dear"
+    else
+      echo "$i,q.$i,\"['$words easy']\",e2e,1,1,B,B,0.00001,0.001,cheap"
+    fi
+  done
+} >"$WORK/recorded.csv"
+cat >"$WORK/routing.toml" <<EOF
+[providers.recorded]
+kind = "replay"
+data = "$WORK/recorded.csv"
+[models.cheap]
+routes = [{ provider = "recorded", model = "cheap" }]
+[models.dear]
+routes = [{ provider = "recorded", model = "dear" }]
+[tasks.quiz]
+labels = ["A", "B"]
+[tasks.quiz.variants.cheap]
+kind = "llm"
+model = "cheap"
+template = "{{ text }}"
+confidence = "router"
+[tasks.quiz.variants.dear]
+kind = "llm"
+model = "dear"
+template = "{{ text }}"
+[tasks.quiz.policy]
+kind = "cascade"
+variants = ["cheap", "dear"]
+thresholds_file = "$WORK/quiz.thresholds.json"
+router = "$WORK/quiz-router.tmd"
+EOF
+run_cli() { # LOG ARGS...: a failure shows the command's output
+  local log=$1
+  shift
+  "$TANDEM_BIN" "$@" >"$log" 2>&1 || die "tandem $* failed: $(cat "$log")"
+}
+run_cli "$WORK/train-router.log" train router --data "$WORK/recorded.csv" --out "$WORK/quiz-router.tmd"
+run_cli "$WORK/eval-task.log" eval --task quiz -c "$WORK/routing.toml" --cascade-confidence router \
+  --csv "$WORK/quiz.csv" --plot "$WORK/quiz.svg" --write-thresholds "$WORK/quiz.thresholds.json"
+for want in "oracle" "random router at equal cost" "CPT(50%)" "wrote $WORK/quiz.thresholds.json"; do
+  grep -qF "$want" "$WORK/eval-task.log" ||
+    die "tandem eval --task printed no '$want': $(cat "$WORK/eval-task.log")"
+done
+grep -q "<svg" "$WORK/quiz.svg" || die "tandem eval --task wrote no SVG plot"
+[[ $(wc -l <"$WORK/quiz.csv") -gt 2 ]] || die "tandem eval --task wrote no curve CSV"
+grep -q '"thresholds"' "$WORK/quiz.thresholds.json" || die "tandem eval --task wrote no thresholds"
+run_cli "$WORK/check-routing.log" check-config -c "$WORK/routing.toml"
+# The prompt an LLM variant sends, as `tandem prompt render` shows it (estimated tokens: remote).
+run_cli "$WORK/prompt.log" prompt render -c "$WORK/routing.toml" --task quiz --variant dear \
+  --input '{"text": "question 3 about topic3 and more words hard"}'
+grep -qF "question 3 about topic3" "$WORK/prompt.log" || die "tandem prompt render: $(cat "$WORK/prompt.log")"
+
 # ---- the gateway -------------------------------------------------------------------------------
 # Prices are exported so that the tests compute the expected cost from the same numbers.
 export TANDEM_E2E_PRICE_IN="${TANDEM_E2E_PRICE_IN:-0.15}"
@@ -230,6 +290,39 @@ model = "$WORK/reviews.tmd"
 [tasks.e2e-shapes]
 kind = "vision"
 model = "$WORK/shapes.tmd"
+
+# A hybrid task: the tailored text model first, the mock LLM when it is unsure (tasks.test.mjs).
+[models.e2e-hybrid-llm]
+routes = [{ provider = "good", model = "mock-chat" }]
+
+[tasks.e2e-hybrid]
+labels = ["great", "other"]
+record = "$WORK/hybrid.jsonl"
+
+[tasks.e2e-hybrid.variants.fast]
+kind = "tailored"
+artifact = "$WORK/reviews.tmd"
+
+[tasks.e2e-hybrid.variants.llm]
+kind = "llm"
+model = "e2e-hybrid-llm"
+system = "Answer with one of: {{ labels | join(', ') }}."
+template = "{{ text }}"
+examples = [{ input = "wonderful coffee", output = "great" }]
+confidence = "logprobs"
+
+[tasks.e2e-hybrid.policy]
+kind = "cascade"
+variants = ["fast", "llm"]
+thresholds = [0.99]
+fallback = ["fast"]
+
+[[tasks.e2e-hybrid.rules]]
+when = { explain = true }
+use = ["fast"]
+
+# The replayed quiz, with the router and the thresholds tandem eval --task fitted above.
+$(cat "$WORK/routing.toml")
 
 [models.e2e-embed]
 type = "embeddings"

@@ -23,7 +23,7 @@ describe('tailored tasks over HTTP', () => {
     assert.equal(res.status, 200);
     const list = await res.json();
     const ids = list.data.map((t) => t.id).sort();
-    assert.deepEqual(ids, ['e2e-movies', 'e2e-reviews', 'e2e-shapes']);
+    assert.deepEqual(ids, ['e2e-hybrid', 'e2e-movies', 'e2e-reviews', 'e2e-shapes', 'quiz']);
     const shapes = list.data.find((t) => t.id === 'e2e-shapes');
     assert.deepEqual(shapes.details.labels, ['horizontal', 'vertical', 'bars']);
     assert.match(shapes.model.data_sha256, /^[0-9a-f]{64}$/);
@@ -100,5 +100,53 @@ describe('tailored tasks over HTTP', () => {
     assert.equal(body.reloads, 1);
     const { status } = await post('e2e-movies', { input: { user: 5 } });
     assert.equal(status, 200);
+  });
+});
+
+describe('hybrid tasks over HTTP', () => {
+  it('answers from the tailored model when it is sure enough, else from the LLM', async () => {
+    // Sure: the tailored model alone, no tokens spent.
+    let res = await fetch(`${URL}/v1/tasks/e2e-hybrid`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ input: 'wonderful wonderful wonderful', context: { explain: true } }),
+    });
+    let body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.variant, 'fast');
+    assert.equal(body.route.policy, 'rule');
+    assert.equal(body.usage.total_tokens, 0);
+    // Unsure (a threshold of 0.99): the mock LLM answers, scripted through the input text.
+    res = await fetch(`${URL}/v1/tasks/e2e-hybrid`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ input: 'the box arrived\n#mock content={"label": "other"}' }),
+    });
+    body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.variant, 'llm');
+    assert.equal(body.output.label, 'other');
+    assert.ok(body.confidence > 0 && body.confidence <= 1);
+    assert.equal(body.route.steps.length, 2);
+    assert.equal(body.route.steps[0].accepted, false);
+    assert.ok(body.usage.total_tokens > 0);
+    assert.match(res.headers.get('x-tandem-route'), /^cascade: fast [0-9.]+<0\.99 escalated > llm /);
+    assert.equal(res.headers.get('x-tandem-variant'), 'llm');
+  });
+
+  it('replays recorded answers through the fitted cascade', async () => {
+    const list = await (await fetch(`${URL}/v1/tasks`, { headers: auth })).json();
+    const quiz = list.data.find((t) => t.id === 'quiz');
+    assert.equal(quiz.policy.kind, 'cascade');
+    assert.equal(quiz.policy.thresholds.length, 1);  // from the thresholds file
+    // "hard" questions are where the cheap model is wrong: the router's P(correct) sends them on.
+    const hard = await post('quiz', { input: 'question 3 about topic3 and more words hard' });
+    assert.equal(hard.status, 200, JSON.stringify(hard.body));
+    assert.equal(hard.body.variant, 'dear');
+    assert.equal(hard.body.output.label, 'B');
+    const easy = await post('quiz', { input: 'question 1 about topic1 and more words easy' });
+    assert.equal(easy.status, 200, JSON.stringify(easy.body));
+    assert.equal(easy.body.variant, 'cheap');
+    assert.equal(easy.body.cost_usd, '0.00001');
   });
 });
