@@ -52,6 +52,10 @@ bench-tasks: build
 bench-routing: build
 	bench/routing/run.sh
 
+.PHONY: bench-distill
+bench-distill: build
+	bench/distill/run.sh
+
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h')
 

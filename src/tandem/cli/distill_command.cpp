@@ -75,9 +75,9 @@ void print_fit(const tasks::DistillResult& r, double holdout, std::uint64_t seed
         f.held_out);
   }
   std::printf(
-      "cascade (distilled, then the teacher) on the held-out records: %.1f%% agreement "
-      "with the teacher alone\n",
-      percent(f.cascade_agreement));
+      "cascade (distilled at that threshold, then the teacher) on the held-out records%s: "
+      "%.1f%% agreement with the teacher alone\n",
+      f.target_met ? "" : " (not adopted)", percent(f.cascade_agreement));
   if (costs_recorded) {
     std::printf(
         "teacher cost: $%.6f per request alone, $%.6f with the cascade: $%.4f saved per "
@@ -147,6 +147,7 @@ int run_distill(const DistillCommandOptions& o) {
   print_fit(r, o.holdout, o.seed, r.records.costs_recorded);
   std::printf("wrote %s (trained on %s), %s (%.1f s)\n", r.artifact.c_str(), r.training_csv.c_str(),
               tasks::distill_state_path(r.artifact).c_str(), r.seconds);
+  std::fflush(stdout);
   if (!r.state.accepted) {
     std::fprintf(stderr,
                  "tandem distill: the distilled model agrees with '%s' on %.1f%% of the answers it "
