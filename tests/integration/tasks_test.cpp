@@ -14,6 +14,7 @@
 
 #include "gateway_fixture.h"
 #include "tandem/core/base64.h"
+#include "tandem/datasets/data_files.h"
 #include "tandem/models/recsys/mf_artifact.h"
 #include "tandem/models/text/text_training.h"
 #include "tandem/models/vision/vision_training.h"
@@ -886,6 +887,44 @@ TEST_F(Tasks, HybridLearnedRouterSendsHardQueriesToTheLlm) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(body_of(r).at("variant"), "fast");
   EXPECT_EQ(g.mock.request_count(), 1u);
+}
+
+TEST_F(Tasks, HybridLanguageRulesDetectAnUndeclaredLanguage) {
+  fs::path lid = datasets::data_dir() / "lid.176.ftz";
+  if (!fs::exists(lid)) GTEST_SKIP() << lid << " is absent (scripts/setup_data.sh prepares it)";
+  std::string toml = hybrid_config(R"([tasks.review.policy]
+variants = ["fast"]
+
+[[tasks.review.rules]]
+when = { languages = ["fr", "de"] }
+use = ["llm"]
+)",
+                                   "confidence = \"none\"\n");
+  toml.replace(toml.find("log_level"), 0, "language_model = \"" + lid.string() + "\"\n");
+  Gateway g(toml);
+  Script valid;
+  valid.content = R"({"label": "great"})";
+  g.mock.push(valid);
+  auto r =
+      g.post("/v1/tasks/review",
+             R"({"input": "Le café est arrivé froid et le paquet était complètement déchiré."})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = body_of(r);
+  EXPECT_EQ(body.at("variant"), "llm");
+  std::string reason(body.at("route").at("reason").as_string());
+  EXPECT_NE(reason.find("rule 1 (language=fr|de)"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("language fr detected"), std::string::npos) << reason;
+  // English goes by the policy; a declared language is taken as it is.
+  r = g.post("/v1/tasks/review", R"({"input": "The coffee arrived cold and the box was torn."})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("variant"), "fast");
+  g.mock.push(valid);
+  r = g.post("/v1/tasks/review",
+             R"({"input": "The coffee arrived cold.", "context": {"language": "de"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  body = body_of(r);
+  EXPECT_EQ(body.at("variant"), "llm");
+  EXPECT_EQ(body.at("route").at("reason"), "rule 1 (language=fr|de)");
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "tandem/http/client.h"
 #include "tandem/metrics/gateway_metrics.h"
 #include "tandem/metrics/registry.h"
+#include "tandem/models/text/language_id.h"
 #include "tandem/providers/local_provider.h"
 #include "tandem/providers/openai_provider.h"
 #include "tandem/store/record_writer.h"
@@ -40,6 +41,9 @@ struct GatewayState {
   // Tailored tasks (null when the config has none) and the threads that run them.
   std::unique_ptr<tasks::TaskRegistry> task_registry;
   std::unique_ptr<tasks::WorkerPool> task_pool;
+  // Detects a request's language for tasks whose rules test it (null without [server]
+  // language_model).
+  std::unique_ptr<models::text::LanguageId> language_id;
   // Each recording task's record file (task name -> writer).
   std::map<std::string, std::unique_ptr<store::RecordWriter>, std::less<>> task_records;
   Authenticator auth;

@@ -41,6 +41,9 @@ GatewayState::GatewayState(config::Config cfg)
     }
     models.emplace(m.name, std::move(entry));
   }
+  if (!config.server.language_model.empty()) {
+    language_id = std::make_unique<models::text::LanguageId>(config.server.language_model);
+  }
   // Tailored models load here too: a missing or corrupt artifact stops the start with its name.
   if (!config.tasks.empty()) {
     tasks::TaskLoadOptions options;

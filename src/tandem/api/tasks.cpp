@@ -246,6 +246,24 @@ const char* outcome_label(const core::ApiError& e) {
   return "error";
 }
 
+// A request that does not say its language gets it detected, when a rule of the task tests the
+// language and the server has a language model. Returns what the route should say about it.
+std::string detect_language(const GatewayState& state, const config::TaskConfig& task,
+                            const tasks::TaskInput& input, core::RequestContext& context) {
+  if (!context.language.empty() || state.language_id == nullptr) return "";
+  bool tested = false;
+  for (const auto& rule : task.rules) tested = tested || !rule.languages.empty();
+  const auto* text = std::get_if<tasks::TextInput>(&input);
+  if (!tested || text == nullptr) return "";
+  models::text::LanguageId::Guess guess = state.language_id->detect(text->text);
+  if (guess.code.empty()) return "";
+  context.language = guess.code;
+  char note[96];
+  std::snprintf(note, sizeof note, "language %s detected (p=%.2f)", guess.code.c_str(),
+                guess.probability);
+  return note;
+}
+
 // The task's own deadline: the client leaving or the deadline passing cancels every variant.
 struct TaskCancel {
   TaskCancel(http::Executor executor, http::CancelSignal& outer, http::Clock::time_point deadline)
@@ -415,12 +433,14 @@ http::Task<void> serve_task(WorkerContext& worker, const http::Request& request,
   TaskCancel task_cancel(co_await asio::this_coro::executor, responder.cancel_signal(), deadline);
 
   RunOutcome run;
+  std::string language_note = detect_language(state, config, *input, context);
   routing::RouterPick pick;
   if (task->router() != nullptr && task->policy().kind == "router") {
     pick = [&] { return router_pick(*task, *input, run.router_detail); };
   }
   run.plan =
       routing::plan_route(config.name, config.rules, task->policy(), context, unit_random(), pick);
+  if (!language_note.empty()) run.plan.reason += "; " + language_note;
   co_await run_plan(worker, *task, input, deadline, &task_cancel.signal, run);
   if (responder.cancel_signal().cancelled() && !cut_by_shutdown(responder)) co_return;  // gone
   double seconds = Seconds(http::Clock::now() - started).count();

@@ -29,6 +29,9 @@ struct ServerConfig {
   int task_workers = 0;           // 0: one per core
   std::size_t task_queue = 1024;  // jobs waiting beyond this get 503
   Millis task_timeout{10'000};    // a job not done by then gets 504
+  // fastText language identification (lid.176.ftz): tasks whose rules test the language detect
+  // it when a request does not say. Empty: only the request's context.language counts.
+  std::string language_model;
 };
 
 // A LoRA adapter (GGUF) of a local model, selectable per request ("lora") or per route.
@@ -108,10 +111,10 @@ struct VariantConfig {
 
   // kind "llm": a [models.<name>] chat model (its routes are its providers and fallbacks).
   std::string model;
-  std::string system_template;  // Jinja; may be empty
-  std::string user_template;    // Jinja; `template` or `template_file` (required)
+  std::string system_template;          // Jinja; may be empty
+  std::string user_template;            // Jinja; `template` or `template_file` (required)
   std::vector<ExampleConfig> examples;  // `examples` inline, or `examples_file` (JSONL)
-  int retrieve_examples = 0;  // > 0: the k examples nearest the input (by embedding), else all
+  int retrieve_examples = 0;       // > 0: the k examples nearest the input (by embedding), else all
   std::string embedder = "glove";  // "glove" or an embeddings [models.<name>]
   int max_prompt_tokens = 0;       // 0: no budget; few-shot examples are trimmed first
   double temperature = 0.0;
@@ -130,9 +133,9 @@ struct VariantConfig {
 // A rule of a task's decision table: when every condition it sets holds for the request's
 // context, the request runs `use` (in order: the first answers, the rest are its fallbacks).
 struct RuleConfig {
-  std::vector<std::string> stakes;     // "low", "medium", "high"; empty: any
-  std::optional<bool> explain;         // the request needs an explanation
-  std::vector<std::string> resources;  // "low", "normal"; empty: any
+  std::vector<std::string> stakes;             // "low", "medium", "high"; empty: any
+  std::optional<bool> explain;                 // the request needs an explanation
+  std::vector<std::string> resources;          // "low", "normal"; empty: any
   std::optional<int> latency_budget_below_ms;  // the request's budget is below this
   std::optional<std::size_t> input_chars_above;
   std::optional<std::size_t> input_chars_below;
@@ -156,9 +159,9 @@ struct PolicyConfig {
 // `tandem distill`: the recorded answers of `teacher` become a tailored model that joins the
 // cascade as its cheap first stage once it agrees with the teacher often enough.
 struct DistillConfig {
-  std::string teacher;       // an llm variant
-  std::string artifact;      // where the distilled model is written (and read at start)
-  double agreement = 0.95;   // required agreement with the teacher on the answers it accepts
+  std::string teacher;      // an llm variant
+  std::string artifact;     // where the distilled model is written (and read at start)
+  double agreement = 0.95;  // required agreement with the teacher on the answers it accepts
   std::size_t min_records = 200;
 };
 

@@ -190,6 +190,7 @@ void read_server(TableReader& r, ServerConfig& s) {
   r.read_int("task_workers", s.task_workers, 0, 256);
   r.read_int("task_queue", s.task_queue, 1, 1 << 20);
   r.read_millis("task_timeout_ms", s.task_timeout);
+  r.read_string("language_model", s.language_model);
   static const std::set<std::string> levels{"debug", "info", "warn", "error"};
   if (!levels.contains(s.log_level)) {
     r.error_at(*r.table().get("log_level"), r.qualified("log_level"),
@@ -990,6 +991,7 @@ LoadResult parse_config(std::string_view toml_text, std::string_view source_name
       if (const toml::table* t = server->as_table()) {
         TableReader r(*t, "server", source_name, errors);
         read_server(r, config.server);
+        config.server.language_model = resolve_path(config.server.language_model, base_dir);
       } else {
         top.error_at(*server, "server", "must be a table");
       }
