@@ -183,6 +183,10 @@ DistillSplit split_by_label(const std::vector<DistillExample>& examples,
       if (examples[i].label == label) mine.push_back(i);
     }
     if (mine.empty()) continue;
+    // By text first, so that the split depends on the answers and the seed, not on the order
+    // in which concurrent requests were recorded.
+    std::sort(mine.begin(), mine.end(),
+              [&](std::size_t a, std::size_t b) { return examples[a].text < examples[b].text; });
     random.shuffle(mine.data(), mine.size());
     auto held = static_cast<std::size_t>(std::llround(holdout * static_cast<double>(mine.size())));
     held = std::min(held, mine.size());
@@ -335,7 +339,11 @@ DistillResult distill_task(const config::TaskConfig& task, const DistillOptions&
     std::ofstream csv(result.training_csv, std::ios::binary | std::ios::trunc);
     if (!csv) throw DistillError("cannot write '" + result.training_csv + "'");
     csv << "text,label\n";
-    for (std::size_t i : result.split.train) {
+    // In text order: the model depends on the answers and the seed, not on the records' order.
+    std::vector<std::size_t> rows = result.split.train;
+    std::sort(rows.begin(), rows.end(),
+              [&](std::size_t a, std::size_t b) { return examples[a].text < examples[b].text; });
+    for (std::size_t i : rows) {
       write_csv_field(csv, examples[i].text);
       csv << ',';
       write_csv_field(csv, examples[i].label);

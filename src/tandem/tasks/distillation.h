@@ -73,10 +73,11 @@ struct DistillSplit {
   std::vector<std::string> unlearnable;  // labels with < 2 training examples: all held out
 };
 
-// Of each label's examples, round(holdout x count) are held out (chosen by a seeded shuffle that
-// does not depend on the standard library). A label left with fewer than 2 training examples is
-// held out entirely: the classifier cannot learn it, and the held-out figures count it against
-// the model. Labels in `labels` order; examples with other labels are ignored.
+// Of each label's examples, round(holdout x count) are held out (chosen by a seeded shuffle of
+// them in text order, which depends neither on the standard library nor on the records' order). A
+// label left with fewer than 2 training examples is held out entirely: the classifier cannot learn
+// it, and the held-out figures count it against the model. Labels in `labels` order; examples with
+// other labels are ignored.
 DistillSplit split_by_label(const std::vector<DistillExample>& examples,
                             const std::vector<std::string>& labels, double holdout,
                             std::uint64_t seed);
