@@ -30,8 +30,16 @@ context = 512
 parallel = 4
 threads = 2
 batch = 256
+[providers.gguf.models.embed]
+path = "{EMBED}"
+context = 128
+embeddings = true
+threads = 2
 [models.tiny]
 routes = [{ provider = "gguf", model = "tiny" }]
+[models.embed]
+type = "embeddings"
+routes = [{ provider = "gguf", model = "embed" }]
 
 [tasks.topic]
 labels = ["sports", "politics", "cooking"]
@@ -46,8 +54,8 @@ examples = [
   { input = "whisk the eggs with sugar until pale, then fold in the flour", output = "cooking" },
 ]
 )" + variant_extra;
-  std::string::size_type at = toml.find("{MODEL}");
-  toml.replace(at, 7, tiny_model_path());
+  toml.replace(toml.find("{MODEL}"), 7, tiny_model_path());
+  toml.replace(toml.find("{EMBED}"), 7, tiny_embedding_model_path());
   return toml;
 }
 
@@ -97,6 +105,25 @@ TEST(LocalTask, AgreementSamplesAreDecodedTogether) {
   EXPECT_TRUE(std::abs(confidence * 3 - std::round(confidence * 3)) < 1e-9 && confidence > 0)
       << confidence;
   EXPECT_GE(body.at("route").at("steps").as_array()[0].at("calls").as_int64(), 3);
+}
+
+TEST(LocalTask, FewShotRetrievalWithALocalEmbeddingsModel) {
+  // The examples are embedded by the local embeddings model at start, the input per request on
+  // the worker pool; the one nearest the input is the example turn the LLM sees.
+  Gateway g(
+      task_config("max_tokens = 16\nconfidence = \"none\"\nretrieve_examples = 1\n"
+                  "embedder = \"embed\"\n"));
+  // The third example's own text: its embedding is the input's, the nearest by construction.
+  auto r = g.post("/v1/tasks/topic",
+                  R"({"input": "whisk the eggs with sugar until pale, then fold in the flour"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = json::parse(r.body).as_object();
+  EXPECT_EQ(body.at("route").at("steps").as_array()[0].at("examples"), json::array{2});
+  std::string label(body.at("output").at("label").as_string());
+  EXPECT_TRUE(label == "sports" || label == "politics" || label == "cooking") << label;
+  // An input that is all whitespace is refused before any model runs.
+  r = g.post("/v1/tasks/topic", R"({"input": "   "})");
+  EXPECT_EQ(r.status, 400);
 }
 
 }  // namespace

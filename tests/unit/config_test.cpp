@@ -925,15 +925,15 @@ TEST(ConfigTasks, VariantAndPolicyErrorsNameTheKey) {
   EXPECT_EQ(
       single_error(llm("confidence = \"vibes\"\n")),
       "t.toml:17:14: tasks.t.variants.v.confidence: must be one of logprobs, agreement, router, "
-            "none");
+      "none");
   EXPECT_EQ(single_error(llm("confidence = \"agreement\"\n")),
             "t.toml:13:1: tasks.t.variants.v: confidence = \"agreement\" needs temperature > 0 "
             "(greedy samples always agree)");
   EXPECT_EQ(single_error(llm("retrieve_examples = 2\n")),
             "t.toml:13:1: tasks.t.variants.v: retrieve_examples needs examples or examples_file");
   EXPECT_EQ(single_error(llm("embedder = \"small\"\n")),
-            "t.toml:17:12: tasks.t.variants.v.embedder: only \"glove\" is supported (provider "
-            "embeddings are not wired in yet)");
+            "t.toml:17:12: tasks.t.variants.v.embedder: must be \"glove\" or an embeddings "
+            "[models.<name>] served by a local provider");
   EXPECT_EQ(single_error(llm("examples_file = \"/nonexistent/ex.jsonl\"\n")),
             "t.toml:17:17: tasks.t.variants.v.examples_file: cannot read '/nonexistent/ex.jsonl'");
   EXPECT_EQ(single_error(hybrid("[tasks.t]\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = "

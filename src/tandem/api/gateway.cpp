@@ -9,6 +9,7 @@
 #include "tandem/api/endpoints.h"
 #include "tandem/api/model_call.h"
 #include "tandem/log/logger.h"
+#include "tandem/providers/local_embedder.h"
 
 namespace tandem::api {
 
@@ -48,7 +49,15 @@ GatewayState::GatewayState(config::Config cfg)
   if (!config.tasks.empty()) {
     tasks::TaskLoadOptions options;
     for (const auto& m : config.models) {
-      if (!m.routes.empty()) options.first_route_models[m.name] = m.routes.front().model;
+      if (m.routes.empty()) continue;
+      options.first_route_models[m.name] = m.routes.front().model;
+      const providers::LocalProvider* local =
+          local_providers[m.routes.front().provider_index].get();
+      if (m.embeddings && local != nullptr) {
+        if (llm::Engine* engine = local->engine(m.routes.front().model)) {
+          options.embedders[m.name] = std::make_shared<providers::LocalEmbedder>(*engine, m.name);
+        }
+      }
     }
     task_registry = std::make_unique<tasks::TaskRegistry>(config.tasks, std::move(options));
     for (const auto& t : config.tasks) {

@@ -118,6 +118,11 @@ json::object step_json(const Step& s) {
   if (r.calls > 0) o["calls"] = r.calls;
   o["latency_ms"] = std::round(r.seconds * 1e5) / 100;
   if (r.kind == "llm") o["cost_usd"] = core::format_usd(r.cost_pico_usd);
+  if (!r.examples.empty()) {
+    json::array examples;
+    for (std::size_t i : r.examples) examples.push_back(i);
+    o["examples"] = std::move(examples);
+  }
   if (!r.note.empty()) o["note"] = r.note;
   if (r.error) o["error"] = r.error->message;
   return o;

@@ -304,12 +304,37 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
     co_return result;
   }
   prompts::PromptRequest request;
-  try {
-    request = variant.prompt->build(input.fields, token_counter(*model, v));
-  } catch (const prompts::PromptError& e) {
-    result.error = core::invalid_request(std::string(e.what()), "input", "invalid_input");
-    result.client_error = true;
-    co_return result;
+  if (v.retrieve_examples > 0 && v.embedder != "glove") {
+    // Retrieval embeds the input with a model, which may take a while: on the worker pool, never
+    // on this network thread.
+    auto built = std::make_shared<prompts::PromptRequest>();
+    std::function<tasks::TaskAnswer()> work = [prompt = variant.prompt, fields = input.fields,
+                                               counter = token_counter(*model, v), built] {
+      try {
+        *built = prompt->build(fields, counter);
+      } catch (const prompts::PromptError& e) {
+        throw tasks::TaskInputError(e.what(), "input");
+      }
+      return tasks::TaskAnswer{};
+    };
+    std::string failure = "variant '" + variant.name + "': building the prompt failed";
+    http::Clock::time_point deadline = http::Clock::now() + worker.state.config.server.task_timeout;
+    PoolOutcome pool =
+        co_await run_on_pool(worker, std::move(work), std::move(failure), deadline, cancel);
+    if (pool.error) {
+      result.error = pool.error;
+      result.client_error = pool.client_error;
+      co_return result;
+    }
+    request = std::move(*built);
+  } else {
+    try {
+      request = variant.prompt->build(input.fields, token_counter(*model, v));
+    } catch (const prompts::PromptError& e) {
+      result.error = core::invalid_request(std::string(e.what()), "input", "invalid_input");
+      result.client_error = true;
+      co_return result;
+    }
   }
   Answer final_answer;
   int samples = v.confidence == "agreement" ? v.samples : 1;
@@ -348,6 +373,7 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
     result.error = final_answer.error;
     co_return result;
   }
+  result.examples = request.examples;
   result.ok = true;
   result.output = std::move(final_answer.output);
   result.confidence = final_answer.confidence;

@@ -30,6 +30,7 @@ struct VariantResult {
   double seconds = 0;
   double queue_seconds = 0;             // tailored: time waiting for a worker
   std::string note;                     // e.g. "retried once: the reply was not valid JSON"
+  std::vector<std::size_t> examples;    // LLM: the few-shot examples in the prompt (store indices)
   std::optional<core::ApiError> error;  // when !ok
   // The input is wrong for this variant (a 400): other variants would fail the same way, so the
   // task answers with this error instead of falling back.

@@ -115,7 +115,7 @@ struct VariantConfig {
   std::string user_template;            // Jinja; `template` or `template_file` (required)
   std::vector<ExampleConfig> examples;  // `examples` inline, or `examples_file` (JSONL)
   int retrieve_examples = 0;       // > 0: the k examples nearest the input (by embedding), else all
-  std::string embedder = "glove";  // "glove" or an embeddings [models.<name>]
+  std::string embedder = "glove";  // "glove" or an embeddings [models.<name>] on a local provider
   int max_prompt_tokens = 0;       // 0: no budget; few-shot examples are trimmed first
   double temperature = 0.0;
   double top_p = 1.0;

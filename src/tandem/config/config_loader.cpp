@@ -617,6 +617,7 @@ void read_examples(TableReader& r, VariantConfig& v, const std::filesystem::path
 
 // [tasks.<name>.variants.<variant>]
 void read_variant(TableReader& r, VariantConfig& v, const std::vector<ModelConfig>& models,
+                  const std::vector<ProviderConfig>& providers,
                   const std::filesystem::path& base_dir) {
   r.read_string("kind", v.kind, true);
   if (v.kind == "tailored") {
@@ -651,11 +652,20 @@ void read_variant(TableReader& r, VariantConfig& v, const std::vector<ModelConfi
   r.read_int("retrieve_examples", v.retrieve_examples, 0, 64);
   r.read_string("embedder", v.embedder);
   if (v.embedder != "glove") {
-    // Retrieval embeds each request on the network thread, which must never wait on a model:
-    // only the in-process GloVe embedder (microseconds) is offered until embedding runs on the
-    // worker pool.
-    r.error_at(*r.table().get("embedder"), r.qualified("embedder"),
-               "only \"glove\" is supported (provider embeddings are not wired in yet)");
+    // An embeddings model served in process: the prompt is then built on the worker pool,
+    // which may wait for the model; a remote embeddings API would need a network call per
+    // request before the LLM's (not offered).
+    const ModelConfig* model = nullptr;
+    for (const auto& m : models) {
+      if (m.name == v.embedder) model = &m;
+    }
+    bool local = model != nullptr && model->embeddings && !model->routes.empty() &&
+                 model->routes.front().provider_index < providers.size() &&
+                 providers[model->routes.front().provider_index].kind == "local";
+    if (!local) {
+      r.error_at(*r.table().get("embedder"), r.qualified("embedder"),
+                 "must be \"glove\" or an embeddings [models.<name>] served by a local provider");
+    }
   }
   if (v.retrieve_examples > 0 && v.examples.empty()) {
     r.error_here("retrieve_examples needs examples or examples_file");
@@ -825,8 +835,8 @@ void read_tailored_settings(TableReader& r, TaskConfig& t) {
 
 // [tasks.<name>]: a task served on /v1/tasks/<name>.
 void read_task(TableReader& r, TaskConfig& t, const std::vector<ModelConfig>& models,
-               const std::filesystem::path& base_dir, std::string_view source,
-               std::vector<std::string>& errors) {
+               const std::vector<ProviderConfig>& providers, const std::filesystem::path& base_dir,
+               std::string_view source, std::vector<std::string>& errors) {
   const toml::node* variants = r.get("variants");
   r.read_string("kind", t.kind, variants == nullptr);
   if (t.kind.empty() && variants != nullptr) t.kind = "text";
@@ -871,7 +881,7 @@ void read_task(TableReader& r, TaskConfig& t, const std::vector<ModelConfig>& mo
     VariantConfig v;
     v.name = std::string(name.str());
     if (!valid_name(v.name)) vr.error_here("variant names use letters, digits and -_.:/");
-    read_variant(vr, v, models, base_dir);
+    read_variant(vr, v, models, providers, base_dir);
     if (v.kind == "llm" && t.kind != "text") {
       vr.error_here("llm variants need a text task (this task's kind is " + t.kind + ")");
     }
@@ -1051,7 +1061,7 @@ LoadResult parse_config(std::string_view toml_text, std::string_view source_name
           // Task names appear in the URL path: no '/' or ':' there.
           bool ok = valid_name(task.name) && task.name.find_first_of("/:") == std::string::npos;
           if (!ok) r.error_here("task names use letters, digits and -_.");
-          read_task(r, task, config.models, base_dir, source_name, errors);
+          read_task(r, task, config.models, config.providers, base_dir, source_name, errors);
           config.tasks.push_back(std::move(task));
         }
       } else {

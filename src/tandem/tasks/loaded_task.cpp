@@ -91,7 +91,17 @@ std::shared_ptr<const LoadedTask> LoadedTask::load(const config::TaskConfig& con
       v.model = load_tailored_task(config, vc.artifact);
       check_labels(config, v);
     } else {
-      v.prompt = std::make_shared<const prompts::PromptBuilder>(config, vc);
+      prompts::BuilderOptions builder_options;
+      if (vc.embedder != "glove") {
+        auto it = options.embedders.find(vc.embedder);
+        if (it == options.embedders.end()) {
+          throw std::runtime_error("variant '" + vc.name + "': no embeddings model '" +
+                                   vc.embedder + "' served in process");
+        }
+        builder_options.embedder = it->second;
+      }
+      v.prompt =
+          std::make_shared<const prompts::PromptBuilder>(config, vc, std::move(builder_options));
     }
     task->variants_.push_back(std::move(v));
   }

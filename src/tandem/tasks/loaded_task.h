@@ -36,6 +36,8 @@ struct TaskLoadOptions {
   // Each chat model's first route's upstream model name ([models.<name>] -> "gpt-4-1106-preview"):
   // a learned router trained on recorded answers knows its candidates by those names.
   std::map<std::string, std::string, std::less<>> first_route_models;
+  // Embeddings models that may embed few-shot retrieval ([models.<name>] -> embedder).
+  std::map<std::string, std::shared_ptr<const prompts::SentenceEmbedder>, std::less<>> embedders;
 };
 
 class LoadedTask {
