@@ -212,24 +212,14 @@ http::Task<Answer> one_answer(WorkerContext& worker, const ModelEntry& model,
                               http::CancelSignal* cancel, VariantResult& result) {
   Answer answer;
   const config::VariantConfig& v = *variant.config;
-  json::object base = chat_body(v, request.messages, request.response_format, seed_offset);
-  CallResult call = co_await call_model(worker, model, v, base, cancel);
-  if (call.cancelled) {
-    answer.cancelled = true;
-    co_return answer;
-  }
-  if (!call.ok) {
-    answer.error = call.error;
-    co_return answer;
-  }
-  add_usage(result, call);
-  prompts::AnswerCheck check = variant.prompt->parse_answer(call.content);
-  if (!check.output) {
-    // Once more, with the reason: models often fix a reply when told what was wrong.
-    answer.retried = true;
-    auto again = prompts::retry_messages(request.messages, call.content, check);
-    json::object retry_body = chat_body(v, again, request.response_format, seed_offset);
-    call = co_await call_model(worker, model, v, retry_body, cancel);
+  std::vector<prompts::ChatMessage> messages = request.messages;
+  CallResult call;
+  prompts::AnswerCheck check;
+  // Twice at most: an invalid reply is retried once, with the reason (models often fix a reply
+  // when told what was wrong).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    json::object body = chat_body(v, messages, request.response_format, seed_offset);
+    call = co_await call_model(worker, model, v, body, cancel);
     if (call.cancelled) {
       answer.cancelled = true;
       co_return answer;
@@ -240,12 +230,15 @@ http::Task<Answer> one_answer(WorkerContext& worker, const ModelEntry& model,
     }
     add_usage(result, call);
     check = variant.prompt->parse_answer(call.content);
-    if (!check.output) {
-      answer.error =
-          core::bad_gateway("variant '" + variant.name +
-                            "': the model's reply broke the task's contract twice: " + check.error);
-      co_return answer;
-    }
+    if (check.output) break;
+    answer.retried = true;
+    messages = prompts::retry_messages(request.messages, call.content, check);
+  }
+  if (!check.output) {
+    answer.error =
+        core::bad_gateway("variant '" + variant.name +
+                          "': the model's reply broke the task's contract twice: " + check.error);
+    co_return answer;
   }
   answer.ok = true;
   answer.output = std::move(*check.output);
