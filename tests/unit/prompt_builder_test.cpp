@@ -324,6 +324,8 @@ TEST(ParseAnswer, Labels) {
   EXPECT_EQ(ok("```\"positive\"```"), "positive");
   EXPECT_EQ(ok("```positive```"), "positive");
   EXPECT_EQ(ok("```json{\"label\":\"negative\"}```"), "negative");
+  // Cut short by max_tokens before the closing fence.
+  EXPECT_EQ(ok("\n ```json\n    \t\"negative\"\n\n\t "), "negative");
   EXPECT_EQ(ok(R"({"label": "neutral"})"),
             "ERR at /label: expected one of \"positive\", \"negative\", \"1\", got \"neutral\"");
   EXPECT_EQ(ok(R"({"label": "positive", "why": "x"})"),

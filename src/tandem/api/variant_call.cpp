@@ -73,7 +73,26 @@ struct CallResult {
   bool cancelled = false;
 };
 
-// The OpenAI request body a variant sends (the route's own model name goes in per route).
+// What one chat call sends: the OpenAI body (the route's own model name goes in per route), and
+// for a labels task the bare-label format local routes get instead of the label object.
+struct ChatCall {
+  json::object body;
+  json::value local_response_format;  // null: every route gets the body's response_format
+};
+
+// A label alone, as a JSON string ("positive"), where the label object ({"label": "positive"})
+// costs a local model several more grammar-constrained decode steps for the same answer. Remote
+// structured-output APIs need an object at the top, so they keep the label object; the answer
+// check takes both.
+json::value bare_label_format(const std::vector<std::string>& labels) {
+  json::array names;
+  for (const auto& l : labels) names.push_back(json::string(l));
+  json::object schema{{"type", "string"}, {"enum", std::move(names)}};
+  return json::object{
+      {"type", "json_schema"},
+      {"json_schema", json::object{{"name", "label"}, {"strict", true}, {"schema", schema}}}};
+}
+
 json::object chat_body(const config::VariantConfig& v, const std::vector<prompts::ChatMessage>& m,
                        const json::value& response_format, std::int64_t seed_offset) {
   json::object body;
@@ -87,10 +106,12 @@ json::object chat_body(const config::VariantConfig& v, const std::vector<prompts
   return body;
 }
 
-std::string body_for_route(const json::object& base, const RouteState& route,
-                           const std::string& lora) {
-  json::object body = base;
+std::string body_for_route(const ChatCall& call, const RouteState& route, const std::string& lora) {
+  json::object body = call.body;
   body["model"] = route.route.model;
+  if (route.local_provider != nullptr && !call.local_response_format.is_null()) {
+    body["response_format"] = call.local_response_format;
+  }
   // LoRA adapters exist on local models only; a remote fallback gets the plain request.
   if (!lora.empty() && route.local_provider != nullptr) body["lora"] = lora;
   return json::serialize(body);
@@ -128,13 +149,13 @@ bool read_reply(std::string_view body, std::string& content, json::value& logpro
 }
 
 http::Task<CallResult> call_model(WorkerContext& worker, const ModelEntry& model,
-                                  const config::VariantConfig& v, const json::object& base,
+                                  const config::VariantConfig& v, const ChatCall& call,
                                   http::CancelSignal* cancel) {
   CallResult result;
   std::string body;
   core::Usage usage;
   auto started = http::Clock::now();
-  BodyFn body_for = [&](const RouteState& route) { return body_for_route(base, route, v.lora); };
+  BodyFn body_for = [&](const RouteState& route) { return body_for_route(call, route, v.lora); };
   AcceptFn accept = [&](const RouteState&, http::UpstreamResponse& response,
                         http::Clock::time_point deadline) {
     return read_json_answer(response, deadline, true, body, usage);
@@ -213,13 +234,17 @@ http::Task<Answer> one_answer(WorkerContext& worker, const ModelEntry& model,
   Answer answer;
   const config::VariantConfig& v = *variant.config;
   std::vector<prompts::ChatMessage> messages = request.messages;
+  json::value local_format;
+  if (variant.prompt->contract() == "labels" && !request.response_format.is_null()) {
+    local_format = bare_label_format(variant.prompt->labels());
+  }
   CallResult call;
   prompts::AnswerCheck check;
   // Twice at most: an invalid reply is retried once, with the reason (models often fix a reply
   // when told what was wrong).
   for (int attempt = 0; attempt < 2; ++attempt) {
-    json::object body = chat_body(v, messages, request.response_format, seed_offset);
-    call = co_await call_model(worker, model, v, body, cancel);
+    ChatCall chat{chat_body(v, messages, request.response_format, seed_offset), local_format};
+    call = co_await call_model(worker, model, v, chat, cancel);
     if (call.cancelled) {
       answer.cancelled = true;
       co_return answer;
@@ -235,9 +260,11 @@ http::Task<Answer> one_answer(WorkerContext& worker, const ModelEntry& model,
     messages = prompts::retry_messages(request.messages, call.content, check);
   }
   if (!check.output) {
-    answer.error =
-        core::bad_gateway("variant '" + variant.name +
-                          "': the model's reply broke the task's contract twice: " + check.error);
+    // The reply's start, JSON-quoted: it says more about what went wrong than any description.
+    std::string start = call.content.substr(0, 120);
+    answer.error = core::bad_gateway(
+        "variant '" + variant.name + "': the model's reply broke the task's contract twice: " +
+        check.error + " (the reply began " + json::serialize(json::string(start)) + ")");
     co_return answer;
   }
   answer.ok = true;

@@ -52,7 +52,9 @@ std::string shorten(std::string_view s, std::size_t max) {
 std::string strip_fences(std::string text) {
   if (!text.starts_with("```")) return text;
   std::size_t last_fence = text.rfind("```");
-  if (last_fence < 3) return text;
+  // A reply cut short by max_tokens has no closing fence: what follows the opening one is the
+  // answer as far as it goes.
+  if (last_fence < 3) last_fence = text.size();
   // A language tag ("json") is the word right after the opening fence, when more follows it.
   std::size_t start = 3;
   std::size_t tag_end = start;
@@ -428,6 +430,9 @@ AnswerCheck PromptBuilder::parse_answer(std::string_view reply_text) const {
 
 const std::string& PromptBuilder::contract() const {
   return state_->contract;
+}
+const std::vector<std::string>& PromptBuilder::labels() const {
+  return state_->labels;
 }
 const std::string& PromptBuilder::what() const {
   return state_->what;

@@ -116,6 +116,7 @@ class PromptBuilder {
   AnswerCheck parse_answer(std::string_view reply_text) const;
 
   const std::string& contract() const;
+  const std::vector<std::string>& labels() const;   // the labels task's label set
   const std::string& what() const;                  // "task T, variant V"
   const std::optional<JsonSchema>& schema() const;  // labels: label_schema; json: the task's
   std::size_t example_count() const;
