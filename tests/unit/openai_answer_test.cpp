@@ -75,3 +75,24 @@ TEST(AnswerScan, ChoicesMustBeAnArray) {
   ASSERT_TRUE(s);
   EXPECT_FALSE(s->has_choices);
 }
+
+TEST(AnswerScan, ReadsTheRecordedCostOfAReplayedAnswer) {
+  auto s = scan_answer(R"({"choices":[{"message":{"content":"B"}}],
+    "tandem_replay":{"score":1,"cost_usd":0.0025,"query_id":"q.1"}})");
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->usage.known);  // no token counts were recorded
+  EXPECT_EQ(s->recorded_cost_pico_usd, 2'500'000'000);
+  EXPECT_EQ(s->usage.recorded_cost_pico_usd, 2'500'000'000);
+  auto whole = scan_answer(R"({"choices":[],"tandem_replay":{"cost_usd":0}})");
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->usage.recorded_cost_pico_usd, 0);
+  // Elsewhere, or not a cost, it is not the recorded cost.
+  for (const char* other :
+       {R"({"choices":[{"tandem_replay":{"cost_usd":1.5}}]})",
+        R"({"choices":[],"tandem_replay":{"cost_usd":-1}})",
+        R"({"choices":[],"tandem_replay":{"cost_usd":"1"}})", R"({"choices":[]})"}) {
+    auto o = scan_answer(other);
+    ASSERT_TRUE(o) << other;
+    EXPECT_EQ(o->usage.recorded_cost_pico_usd, -1) << other;
+  }
+}

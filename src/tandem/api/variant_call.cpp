@@ -117,19 +117,13 @@ std::string body_for_route(const ChatCall& call, const RouteState& route, const 
   return json::serialize(body);
 }
 
-// Reads choices[0].message.content and its logprobs; false when the answer has none.
-bool read_reply(std::string_view body, std::string& content, json::value& logprobs,
-                std::int64_t& recorded_cost_pico) {
+// Reads choices[0].message.content and its logprobs; false when the answer has none. (Usage and
+// a replayed answer's recorded cost were read by read_json_answer, as for the chat API.)
+bool read_reply(std::string_view body, std::string& content, json::value& logprobs) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec || !v.is_object()) return false;
   const json::object& o = v.get_object();
-  if (const json::value* replay = o.if_contains("tandem_replay"); replay && replay->is_object()) {
-    const json::value* cost = replay->get_object().if_contains("cost_usd");
-    if (cost != nullptr && cost->is_number()) {
-      recorded_cost_pico = std::llround(cost->to_number<double>() * 1e12);
-    }
-  }
   const json::value* choices = o.if_contains("choices");
   if (choices == nullptr || !choices->is_array() || choices->get_array().empty()) return false;
   const json::object* choice = choices->get_array()[0].if_object();
@@ -171,7 +165,7 @@ http::Task<CallResult> call_model(WorkerContext& worker, const ModelEntry& model
     if (!chain.client_error) worker.state.metrics.route_failures.with({model.config->name}).inc();
     co_return result;
   }
-  if (!read_reply(body, result.content, result.logprobs, usage.recorded_cost_pico_usd)) {
+  if (!read_reply(body, result.content, result.logprobs)) {
     result.error =
         core::bad_gateway("model '" + model.config->name + "' answered without a message content");
     co_return result;
@@ -262,9 +256,10 @@ http::Task<Answer> one_answer(WorkerContext& worker, const ModelEntry& model,
   if (!check.output) {
     // The reply's start, JSON-quoted: it says more about what went wrong than any description.
     std::string start = call.content.substr(0, 120);
-    answer.error = core::bad_gateway(
-        "variant '" + variant.name + "': the model's reply broke the task's contract twice: " +
-        check.error + " (the reply began " + json::serialize(json::string(start)) + ")");
+    answer.error =
+        core::bad_gateway("variant '" + variant.name +
+                          "': the model's reply broke the task's contract twice: " + check.error +
+                          " (the reply began " + json::serialize(json::string(start)) + ")");
     co_return answer;
   }
   answer.ok = true;

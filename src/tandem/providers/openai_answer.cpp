@@ -1,6 +1,7 @@
 #include "tandem/providers/openai_answer.h"
 
 #include <boost/json/basic_parser_impl.hpp>
+#include <cmath>
 #include <vector>
 
 namespace tandem::providers {
@@ -11,7 +12,7 @@ using boost::system::error_code;
 using std::string_view;
 
 // Where a container sits in the answer; only these places matter.
-enum class Place { root, usage, choices, choice, error, other };
+enum class Place { root, usage, choices, choice, error, replay, other };
 
 struct Frame {
   Place place;
@@ -84,8 +85,12 @@ class ScanHandler {
     value_int(u < (1ULL << 40) ? static_cast<std::int64_t>(u) : -1);
     return true;
   }
-  bool on_double(double, string_view, error_code&) {
-    value_int(-1);  // token counts are integers
+  bool on_double(double d, string_view, error_code&) {
+    if (at(Place::replay, "cost_usd")) {
+      value_cost(d);
+    } else {
+      value_int(-1);  // token counts are integers
+    }
     return true;
   }
   bool on_bool(bool, error_code&) {
@@ -124,6 +129,8 @@ class ScanHandler {
     } else if (at(Place::root, "error")) {
       place = object ? Place::error : Place::other;
       scan.has_error = true;
+    } else if (at(Place::root, "tandem_replay")) {
+      place = object ? Place::replay : Place::other;
     } else if (!stack_.empty() && stack_.back().place == Place::choices) {
       ++scan.choices;
       place = object ? Place::choice : Place::other;
@@ -174,9 +181,15 @@ class ScanHandler {
     } else if (at(Place::usage, "tandem_compute_us")) {
       // Tandem's local provider reports the decode time it spent, priced per hour of compute.
       if (n >= 0 && n < (1LL << 50)) scan.usage.compute_us = n;
+    } else if (at(Place::replay, "cost_usd")) {
+      value_cost(static_cast<double>(n));
     } else {
       value_other();
     }
+  }
+  // Tandem's replay provider reports what the recorded call cost.
+  void value_cost(double usd) {
+    if (usd >= 0 && usd < 1e6) scan.recorded_cost_pico_usd = std::llround(usd * 1e12);
   }
   void value_string(const std::string& s) {
     if (at(Place::choice, "finish_reason")) {
@@ -208,6 +221,8 @@ std::optional<AnswerScan> scan_answer(std::string_view json) {
   } else {
     scan.usage = core::Usage{};
   }
+  // A replayed answer has no token counts but a cost, which the ledger charges as it is.
+  scan.usage.recorded_cost_pico_usd = scan.recorded_cost_pico_usd;
   return scan;
 }
 

@@ -22,6 +22,8 @@ struct AnswerScan {
   bool usage_malformed = false;
   bool has_error = false;     // a top-level "error" member that is not null
   std::string error_message;  // error.message when it is a string
+  // tandem_replay.cost_usd of a replayed answer, in pico-USD; -1: none (also in usage)
+  std::int64_t recorded_cost_pico_usd = -1;
 };
 
 // nullopt when `json` is not a well-formed JSON object (or nests deeper than 64 levels).
