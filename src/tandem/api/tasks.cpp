@@ -128,17 +128,28 @@ json::object step_json(const Step& s) {
   return o;
 }
 
-json::object usage_json(const RunOutcome& run, std::int64_t& cost) {
-  std::int64_t prompt = 0, completion = 0;
-  cost = 0;
+// What every variant that ran spent, together: the response, the record, the header and the
+// metric all show these.
+struct RunTotals {
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t cost_pico_usd = 0;
+};
+
+RunTotals totals_of(const RunOutcome& run) {
+  RunTotals t;
   for (const auto& s : run.steps) {
-    prompt += s.result.usage.prompt_tokens;
-    completion += s.result.usage.completion_tokens;
-    cost += s.result.cost_pico_usd;
+    t.prompt_tokens += s.result.usage.prompt_tokens;
+    t.completion_tokens += s.result.usage.completion_tokens;
+    t.cost_pico_usd += s.result.cost_pico_usd;
   }
-  return json::object{{"prompt_tokens", prompt},
-                      {"completion_tokens", completion},
-                      {"total_tokens", prompt + completion}};
+  return t;
+}
+
+json::object usage_json(const RunTotals& t) {
+  return json::object{{"prompt_tokens", t.prompt_tokens},
+                      {"completion_tokens", t.completion_tokens},
+                      {"total_tokens", t.prompt_tokens + t.completion_tokens}};
 }
 
 json::object route_json(const RunOutcome& run) {
@@ -156,7 +167,8 @@ json::object route_json(const RunOutcome& run) {
 
 // The answer of POST /v1/tasks/<name>. (Outside the coroutines: GCC 12 miscompiles braced
 // initialiser lists holding string literals inside a coroutine.)
-json::object result_body(const tasks::LoadedTask& task, const RunOutcome& run, double seconds) {
+json::object result_body(const tasks::LoadedTask& task, const RunOutcome& run,
+                         const RunTotals& totals, double seconds) {
   const config::TaskConfig& config = task.config();
   const VariantResult& answer = run.answer->result;
   json::object body{{"object", "task.result"},
@@ -167,9 +179,8 @@ json::object result_body(const tasks::LoadedTask& task, const RunOutcome& run, d
   body["variant"] = answer.variant;
   if (answer.model) body["model"] = model_info(*answer.model);
   body["route"] = route_json(run);
-  std::int64_t cost = 0;
-  body["usage"] = usage_json(run, cost);
-  body["cost_usd"] = core::format_usd(cost);
+  body["usage"] = usage_json(totals);
+  body["cost_usd"] = core::format_usd(totals.cost_pico_usd);
   json::object timing{{"total_us", std::llround(seconds * 1e6)}};
   if (answer.kind == "tailored") {
     timing["queue_us"] = std::llround(answer.queue_seconds * 1e6);
@@ -182,7 +193,7 @@ json::object result_body(const tasks::LoadedTask& task, const RunOutcome& run, d
 // One JSON line of the task's record file.
 std::string record_line(const tasks::LoadedTask& task, const tasks::TaskInput& input,
                         const core::RequestContext& context, const RunOutcome& run,
-                        double seconds) {
+                        const RunTotals& totals, double seconds) {
   json::object record;
   auto now = std::chrono::system_clock::now();
   record["time"] =
@@ -221,9 +232,8 @@ std::string record_line(const tasks::LoadedTask& task, const tasks::TaskInput& i
   } else if (run.error) {
     record["error"] = run.error->message;
   }
-  std::int64_t cost = 0;
-  record["usage"] = usage_json(run, cost);
-  record["cost_usd"] = core::format_usd(cost);
+  record["usage"] = usage_json(totals);
+  record["cost_usd"] = core::format_usd(totals.cost_pico_usd);
   record["latency_ms"] = std::round(seconds * 1e5) / 100;
   return json::serialize(record);
 }
@@ -449,8 +459,13 @@ http::Task<void> serve_task(WorkerContext& worker, const http::Request& request,
   co_await run_plan(worker, *task, input, deadline, &task_cancel.signal, run);
   if (responder.cancel_signal().cancelled() && !cut_by_shutdown(responder)) co_return;  // gone
   double seconds = Seconds(http::Clock::now() - started).count();
+  RunTotals totals = totals_of(run);
+  if (totals.cost_pico_usd > 0) {
+    state.metrics.task_cost.with({config.name})
+        .inc(static_cast<std::uint64_t>(totals.cost_pico_usd));
+  }
   if (auto it = state.task_records.find(config.name); it != state.task_records.end()) {
-    it->second->append(record_line(*task, *input, context, run, seconds));
+    it->second->append(record_line(*task, *input, context, run, totals, seconds));
   }
   if (run.answer == nullptr) {
     core::ApiError error = run.error ? *run.error : core::internal_error("no variant answered");
@@ -468,14 +483,11 @@ http::Task<void> serve_task(WorkerContext& worker, const http::Request& request,
     co_return;
   }
   state.metrics.task_requests.with({config.name, "ok"}).inc();
-  json::object body = result_body(*task, run, seconds);
-  std::int64_t cost = 0;
-  usage_json(run, cost);
-  if (cost > 0) state.metrics.task_cost.with({config.name}).inc(static_cast<std::uint64_t>(cost));
+  json::object body = result_body(*task, run, totals, seconds);
   http::Response r = json_ok(body);
   r.headers.push_back({"x-tandem-route", route_header(run)});
   r.headers.push_back({"x-tandem-variant", run.answer->result.variant});
-  r.headers.push_back({"x-tandem-cost-usd", core::format_usd(cost)});
+  r.headers.push_back({"x-tandem-cost-usd", core::format_usd(totals.cost_pico_usd)});
   co_await responder.send(std::move(r));
 }
 

@@ -277,16 +277,14 @@ http::Task<Answer> one_answer(WorkerContext& worker, const ModelEntry& model,
 // Agreement: the answer most samples gave, and the share that gave it.
 void vote(const std::vector<Answer>& answers, Answer& out) {
   std::map<std::string, std::pair<int, std::size_t>> counts;  // canonical answer -> (n, first)
-  int valid = 0;
   for (std::size_t i = 0; i < answers.size(); ++i) {
     if (!answers[i].ok) continue;
-    ++valid;
     const json::value* label = answers[i].output.if_contains("label");
     std::string key = label ? json::serialize(*label) : json::serialize(answers[i].output);
     auto [it, fresh] = counts.try_emplace(key, 0, i);
     ++it->second.first;
   }
-  if (valid == 0) return;
+  if (counts.empty()) return;  // no sample answered
   auto best = counts.begin();
   for (auto it = counts.begin(); it != counts.end(); ++it) {
     if (it->second.first > best->second.first) best = it;
@@ -398,13 +396,16 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
       result.confidence = task.router()->predict(input.text).at(*column);
     }
   }
-  if (final_answer.retried) result.note = "retried once after a reply that broke the contract";
+  auto add_note = [&result](const std::string& note) {
+    result.note += (result.note.empty() ? "" : "; ") + note;
+  };
+  if (final_answer.retried) add_note("retried once after a reply that broke the contract");
   if (v.confidence == "logprobs" && !result.confidence) {
-    result.note = "the provider gave no token probabilities: no confidence";
+    add_note("the provider gave no token probabilities: no confidence");
   }
   if (request.examples_dropped > 0) {
-    result.note += (result.note.empty() ? "" : "; ") + std::to_string(request.examples_dropped) +
-                   " few-shot examples dropped to fit max_prompt_tokens";
+    add_note(std::to_string(request.examples_dropped) +
+             " few-shot examples dropped to fit max_prompt_tokens");
   }
   co_return result;
 }
