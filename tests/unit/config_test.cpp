@@ -986,6 +986,14 @@ TEST(ConfigTasks, VariantAndPolicyErrorsNameTheKey) {
             "t.toml:18:17: tasks.t.rules[0].when.moon: unknown key");
   EXPECT_EQ(single_error(llm("[[tasks.t.rules]]\nwhen = { explain = true }\n")),
             "t.toml:17:1: tasks.t.rules[0]: a rule needs `use`: the variants it runs, in order");
+  // Names and confidences that only make sense with other parts of the task.
+  EXPECT_EQ(single_error(hybrid("[tasks.t]\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.distilled]\n"
+                                "kind = \"llm\"\nmodel = \"small\"\ntemplate = \"x\"\n")),
+            "t.toml:13:1: tasks.t.variants.distilled: the variant name 'distilled' is reserved for "
+            "the model `tandem distill` writes");
+  EXPECT_EQ(single_error(llm("confidence = \"router\"\n")),
+            "t.toml:11:1: tasks.t: variant 'v': confidence = \"router\" needs policy.router (an "
+            "artifact of `tandem train router`)");
   // Distillation.
   EXPECT_EQ(single_error(llm("[tasks.t.distill]\nteacher = \"v\"\nartifact = \"d.tandem\"\n")),
             "t.toml:17:1: tasks.t.distill: distillation learns from the task's records: set "

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tandem/config/url.h"
@@ -93,6 +94,9 @@ struct ModelConfig {
   std::vector<RouteConfig> routes;  // in order: the fallback chain
   bool embeddings = false;          // served on /v1/embeddings instead of chat
 };
+
+// The variant name the model `tandem distill` writes runs under (the config refuses it for others).
+inline constexpr std::string_view kDistilledVariant = "distilled";
 
 // One few-shot example of an LLM variant: the input (the same shape as a request's input) and
 // the answer the model should give (for a label-set task, the label).

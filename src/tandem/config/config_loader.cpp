@@ -882,6 +882,10 @@ void read_task(TableReader& r, TaskConfig& t, const std::vector<ModelConfig>& mo
     v.name = std::string(name.str());
     if (!valid_name(v.name)) vr.error_here("variant names use letters, digits and -_.:/");
     read_variant(vr, v, models, providers, base_dir);
+    if (v.name == kDistilledVariant) {
+      vr.error_here("the variant name '" + std::string(kDistilledVariant) +
+                    "' is reserved for the model `tandem distill` writes");
+    }
     if (v.kind == "llm" && t.kind != "text") {
       vr.error_here("llm variants need a text task (this task's kind is " + t.kind + ")");
     }
@@ -946,6 +950,13 @@ void read_task(TableReader& r, TaskConfig& t, const std::vector<ModelConfig>& mo
   }
   if (t.policy.kind == "single" && t.policy.variants.empty() && t.variants.size() == 1) {
     t.policy.variants = {t.variants.front().name};
+  }
+  for (const auto& v : t.variants) {
+    if (v.kind == "llm" && v.confidence == "router" && t.policy.router.empty()) {
+      r.error_here("variant '" + v.name +
+                   "': confidence = \"router\" needs policy.router (an artifact of `tandem train "
+                   "router`)");
+    }
   }
   read_rules(r, t, source, errors);
   if (const toml::node* distill = r.get("distill")) {

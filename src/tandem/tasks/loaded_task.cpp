@@ -76,13 +76,9 @@ std::shared_ptr<const LoadedTask> LoadedTask::load(const config::TaskConfig& con
   auto task = std::make_shared<LoadedTask>();
   task->config_ = &config;
   // The short form (one tailored model, `model = ...`) keeps its first-release responses.
-  task->hybrid_ =
-      !(config.variants.size() == 1 && config.variants[0].name == "model" && !config.model.empty());
+  // (the config validated every variant: names, kinds, models, confidences)
+  task->hybrid_ = config.model.empty();
   for (const auto& vc : config.variants) {
-    if (vc.name == kDistilledVariant) {
-      throw std::runtime_error("variant name '" + std::string(kDistilledVariant) +
-                               "' is reserved for the model `tandem distill` writes");
-    }
     LoadedVariant v;
     v.name = vc.name;
     v.kind = vc.kind;
@@ -144,13 +140,6 @@ std::shared_ptr<const LoadedTask> LoadedTask::load(const config::TaskConfig& con
     throw std::runtime_error("the cascade has " + std::to_string(p.variants.size()) +
                              " stages but " + std::to_string(p.thresholds.size()) +
                              " thresholds (distillation adds its stage only once it has run)");
-  }
-  for (const auto& vc : config.variants) {
-    if (vc.kind == "llm" && vc.confidence == "router" && config.policy.router.empty()) {
-      throw std::runtime_error("variant '" + vc.name +
-                               "': confidence = \"router\" needs policy.router (an artifact of "
-                               "`tandem train router`)");
-    }
   }
   if (!config.policy.router.empty()) {
     task->router_ = std::make_shared<const routing::RouterModel>(

@@ -21,8 +21,7 @@
 
 namespace tandem::tasks {
 
-// The name the distilled model runs under (a variant of that name in the config is refused).
-inline constexpr std::string_view kDistilledVariant = "distilled";
+using config::kDistilledVariant;
 
 struct LoadedVariant {
   std::string name;
