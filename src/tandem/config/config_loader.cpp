@@ -1127,15 +1127,14 @@ LoadResult parse_config(std::string_view toml_text, std::string_view source_name
 }
 
 LoadResult load_config_file(const std::string& path, const EnvLookup& env) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::string why;
+  std::optional<std::string> text = read_text_file(path, &why);
+  if (!text) {
     LoadResult r;
     r.errors.push_back(path + ": cannot open config file");
     return r;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_config(buffer.str(), path, env);
+  return parse_config(*text, path, env);
 }
 
 }  // namespace tandem::config
