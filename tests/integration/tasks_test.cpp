@@ -811,6 +811,15 @@ confidence = "none"
   r = g.post("/v1/tasks/arc", R"({"input": "What is 2 + 2?"})");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("no recorded answer for this prompt"), std::string::npos) << r.body;
+  // A model the recorded set does not have stops the start, naming it.
+  try {
+    Gateway bad("[providers.recorded]\nkind = \"replay\"\ndata = \"" + csv.string() +
+                "\"\n[models.x]\nroutes = [{ provider = \"recorded\", model = \"huge\" }]\n");
+    FAIL() << "started with a model the recorded set lacks";
+  } catch (const std::exception& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "model 'x': the recorded answers of provider 'recorded' have no model 'huge'");
+  }
 }
 
 TEST_F(Tasks, HybridStartFailsOnTemplateAndSchemaErrors) {

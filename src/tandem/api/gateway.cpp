@@ -34,6 +34,12 @@ GatewayState::GatewayState(config::Config cfg)
     ModelEntry entry;
     entry.config = &m;
     for (const auto& r : m.routes) {
+      // A replayed model must be one the recorded set has: checked once here, not per request.
+      if (const auto* replay = replay_providers[r.provider_index].get();
+          replay != nullptr && !replay->store().set().find_model(r.model)) {
+        throw std::runtime_error("model '" + m.name + "': the recorded answers of provider '" +
+                                 r.provider + "' have no model '" + r.model + "'");
+      }
       route_states.push_back(std::make_unique<RouteState>(
           r, config.providers[r.provider_index], http_providers[r.provider_index].get(),
           local_providers[r.provider_index].get(), replay_providers[r.provider_index].get(),
