@@ -525,8 +525,8 @@ describe('models', () => {
       [...ids].sort(),
       [
         DIRECT, EMBED, FALLBACK, RATE_LIMITED, 'e2e-local', 'e2e-local-embed',
-        // The hybrid task's LLM and the replayed quiz's two recorded models (tasks.test.mjs).
-        'e2e-hybrid-llm', 'cheap', 'dear',
+        // The hybrid task's LLM and the replayed quizzes' three recorded models (tasks.test.mjs).
+        'e2e-hybrid-llm', 'cheap', 'mid', 'dear',
       ].sort(),
     );
   });

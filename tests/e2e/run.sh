@@ -140,16 +140,19 @@ for m in movies reviews shapes; do
 done
 
 # ---- offline routing: a router trained and a policy evaluated on recorded answers ---------------
-# 120 recorded questions for two models: "cheap" is right unless the question says "hard"; "dear"
-# is always right and costs 100 times more.
+# 120 recorded questions for three models: "cheap" is right unless the question says "hard";
+# "dear" is always right and costs 100 times more; "mid" (10 times cheap's price) is right on
+# some hard questions, by a pattern the text does not show, and otherwise repeats cheap's wrong
+# answer (so only agreement with cheap tells when to trust it).
 {
-  echo ",sample_id,prompt,eval_name,cheap,dear,cheap|model_response,dear|model_response,cheap|total_cost,dear|total_cost,oracle_model_to_route_to"
+  echo ",sample_id,prompt,eval_name,cheap,mid,dear,cheap|model_response,mid|model_response,dear|model_response,cheap|total_cost,mid|total_cost,dear|total_cost,oracle_model_to_route_to"
   for i in $(seq 1 120); do
     words="question $i about topic$((i % 4)) and more words"
     if ((i % 3 == 0)); then
-      echo "$i,q.$i,\"['$words hard']\",e2e,0,1,A,B,0.00001,0.001,dear"
+      if (((i * 7) % 5 < 3)); then mid="1,B"; else mid="0,A"; fi
+      echo "$i,q.$i,\"['$words hard']\",e2e,0,${mid%,*},1,A,${mid#*,},B,0.00001,0.0001,0.001,dear"
     else
-      echo "$i,q.$i,\"['$words easy']\",e2e,1,1,B,B,0.00001,0.001,cheap"
+      echo "$i,q.$i,\"['$words easy']\",e2e,1,1,1,B,B,B,0.00001,0.0001,0.001,cheap"
     fi
   done
 } >"$WORK/recorded.csv"
@@ -159,6 +162,8 @@ kind = "replay"
 data = "$WORK/recorded.csv"
 [models.cheap]
 routes = [{ provider = "recorded", model = "cheap" }]
+[models.mid]
+routes = [{ provider = "recorded", model = "mid" }]
 [models.dear]
 routes = [{ provider = "recorded", model = "dear" }]
 [tasks.quiz]
@@ -177,6 +182,27 @@ kind = "cascade"
 variants = ["cheap", "dear"]
 thresholds_file = "$WORK/quiz.thresholds.json"
 router = "$WORK/quiz-router.tmd"
+[tasks.trio]
+labels = ["A", "B"]
+[tasks.trio.variants.cheap]
+kind = "llm"
+model = "cheap"
+template = "{{ text }}"
+confidence = "router_agreement"
+[tasks.trio.variants.mid]
+kind = "llm"
+model = "mid"
+template = "{{ text }}"
+confidence = "router_agreement"
+[tasks.trio.variants.dear]
+kind = "llm"
+model = "dear"
+template = "{{ text }}"
+[tasks.trio.policy]
+kind = "cascade"
+variants = ["cheap", "mid", "dear"]
+thresholds_file = "$WORK/trio.thresholds.json"
+router = "$WORK/quiz-router.tmd"
 EOF
 run_cli() { # LOG ARGS...: a failure shows the command's output
   local log=$1
@@ -193,6 +219,14 @@ done
 grep -q "<svg" "$WORK/quiz.svg" || die "tandem eval --task wrote no SVG plot"
 [[ $(wc -l <"$WORK/quiz.csv") -gt 2 ]] || die "tandem eval --task wrote no curve CSV"
 grep -q '"thresholds"' "$WORK/quiz.thresholds.json" || die "tandem eval --task wrote no thresholds"
+# Three stages whose confidence is the router's prior combined with agreement with the earlier
+# answers: the default confidence of a cascade evaluated on recorded answers.
+run_cli "$WORK/eval-trio.log" eval --task trio -c "$WORK/routing.toml" \
+  --write-thresholds "$WORK/trio.thresholds.json"
+for want in "combined with agreement with earlier stages' answers" "wrote $WORK/trio.thresholds.json"; do
+  grep -qF "$want" "$WORK/eval-trio.log" ||
+    die "tandem eval --task trio printed no '$want': $(cat "$WORK/eval-trio.log")"
+done
 run_cli "$WORK/check-routing.log" check-config -c "$WORK/routing.toml"
 # The prompt an LLM variant sends, as `tandem prompt render` shows it (estimated tokens: remote).
 run_cli "$WORK/prompt.log" prompt render -c "$WORK/routing.toml" --task quiz --variant dear \

@@ -23,7 +23,7 @@ describe('tailored tasks over HTTP', () => {
     assert.equal(res.status, 200);
     const list = await res.json();
     const ids = list.data.map((t) => t.id).sort();
-    assert.deepEqual(ids, ['e2e-hybrid', 'e2e-movies', 'e2e-reviews', 'e2e-shapes', 'quiz']);
+    assert.deepEqual(ids, ['e2e-hybrid', 'e2e-movies', 'e2e-reviews', 'e2e-shapes', 'quiz', 'trio']);
     const shapes = list.data.find((t) => t.id === 'e2e-shapes');
     assert.deepEqual(shapes.details.labels, ['horizontal', 'vertical', 'bars']);
     assert.match(shapes.model.data_sha256, /^[0-9a-f]{64}$/);
@@ -148,5 +148,24 @@ describe('hybrid tasks over HTTP', () => {
     assert.equal(easy.status, 200, JSON.stringify(easy.body));
     assert.equal(easy.body.variant, 'cheap');
     assert.equal(easy.body.cost_usd, '0.00001');
+  });
+
+  it('trusts a later stage when it contradicts an earlier one the router doubts', async () => {
+    // q.6: cheap says A (wrong), mid says B (right); q.9: mid repeats cheap's wrong A. The router
+    // cannot tell the two apart from the text; agreement with cheap's answer can.
+    const right = await post('trio', { input: 'question 6 about topic2 and more words hard' });
+    assert.equal(right.status, 200, JSON.stringify(right.body));
+    assert.deepEqual(right.body.route.steps.map((s) => [s.variant, s.accepted]),
+                     [['cheap', false], ['mid', true]]);
+    assert.equal(right.body.output.label, 'B');
+    assert.equal(right.body.cost_usd, '0.00011');
+    const wrong = await post('trio', { input: 'question 9 about topic1 and more words hard' });
+    assert.equal(wrong.status, 200, JSON.stringify(wrong.body));
+    assert.deepEqual(wrong.body.route.steps.map((s) => [s.variant, s.accepted]),
+                     [['cheap', false], ['mid', false], ['dear', true]]);
+    assert.equal(wrong.body.output.label, 'B');
+    assert.ok(wrong.body.route.steps[1].confidence < right.body.route.steps[1].confidence);
+    const easy = await post('trio', { input: 'question 1 about topic1 and more words easy' });
+    assert.equal(easy.body.variant, 'cheap');
   });
 });

@@ -18,6 +18,7 @@
 #include "tandem/models/recsys/mf_artifact.h"
 #include "tandem/models/text/text_training.h"
 #include "tandem/models/vision/vision_training.h"
+#include "tandem/routing/cascade_fit.h"
 #include "tandem/routing/learned_router.h"
 
 namespace tandem::testing {
@@ -896,6 +897,94 @@ TEST_F(Tasks, HybridLearnedRouterSendsHardQueriesToTheLlm) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(body_of(r).at("variant"), "fast");
   EXPECT_EQ(g.mock.request_count(), 1u);
+}
+
+TEST_F(Tasks, HybridCascadeWeighsAnAnswerByAgreementWithEarlierStages) {
+  // Three recorded models, cheapest first. "mid" repeats "small"'s answer to the planet question
+  // and contradicts it on the water question.
+  fs::path csv = folder().dir / "three.csv";
+  {
+    std::ofstream out(csv);
+    out << ",sample_id,prompt,eval_name,small,mid,big,small|model_response,mid|model_response,"
+           "big|model_response,small|total_cost,mid|total_cost,big|total_cost,"
+           "oracle_model_to_route_to\n";
+    out << "0,q.1,\"['Which is a planet?\\nA) Sun\\nB) Mars']\",arc,1,1,1,B,B,B,"
+           "0.0001,0.0004,0.0025,small\n";
+    out << "1,q.2,\"['Which is wet?\\nA) Water\\nB) Sand']\",arc,0,1,1,B,A,A,"
+           "0.0001,0.0004,0.0025,mid\n";
+  }
+  // A router that learned how often each model is right: small 60%, mid 80%, big 95%.
+  std::vector<routing::RouterExample> examples;
+  std::mt19937 rng(5);
+  const char* words[] = {"planet", "water", "sand", "sun", "mars", "which", "is", "wet"};
+  for (int i = 0; i < 300; ++i) {
+    routing::RouterExample e;
+    for (int w = 0; w < 5; ++w) e.text += std::string(words[rng() % 8]) + " ";
+    e.correct = {i % 5 < 3 ? 1.0 : 0.0, i % 5 < 4 ? 1.0 : 0.0, i % 20 != 0 ? 1.0 : 0.0};
+    e.cost = {0.0001, 0.0004, 0.0025};
+    examples.push_back(std::move(e));
+  }
+  routing::RouterOptions o;
+  o.models = {"small", "mid", "big"};
+  fs::path router_path = folder().dir / "three-router.tmd";
+  routing::train_router(examples, o).model.save(router_path.string(), {});
+  const routing::RouterModel router = routing::RouterModel::load(router_path.string());
+  // What the cascade's second stage should compute, from the same router: its prior combined
+  // with agreement (planet) or disagreement (water) with the first stage.
+  const std::string planet = "Which is a planet?\nA) Sun\nB) Mars";
+  const std::string wet = "Which is wet?\nA) Water\nB) Sand";
+  auto second_stage = [&](const std::string& text, std::size_t first, std::size_t second) {
+    std::vector<double> p = router.predict(text);
+    return routing::agreement_confidence({first, second}, {p[0], p[1]}, 2);
+  };
+  const double agree = second_stage(planet, 1, 1);
+  const double disagree = second_stage(wet, 1, 0);
+  ASSERT_GT(agree, disagree);  // agreement is evidence, contradiction is not
+  const double threshold = (agree + disagree) / 2;
+  std::string toml = R"([server]
+log_level = "error"
+[providers.recorded]
+kind = "replay"
+data = ")" + csv.string() +
+                     R"("
+[tasks.arc]
+labels = ["A", "B"]
+[tasks.arc.policy]
+kind = "cascade"
+variants = ["small", "mid", "big"]
+thresholds = [0.999, )" +
+                     std::to_string(threshold) +
+                     R"(]
+router = ")" + router_path.string() +
+                     "\"\n";
+  for (const char* m : {"small", "mid", "big"}) {
+    toml += std::string("[models.") + m + "]\nroutes = [{ provider = \"recorded\", model = \"" + m +
+            "\" }]\n[tasks.arc.variants." + m + "]\nkind = \"llm\"\nmodel = \"" + m +
+            "\"\ntemplate = \"{{ text }}\"\nconfidence = \"router_agreement\"\n";
+  }
+  Gateway g(toml);
+  // Planet: mid agrees with small, its confidence clears the threshold: mid answers.
+  auto r = g.post("/v1/tasks/arc", json::serialize(json::object{{"input", planet}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = body_of(r);
+  EXPECT_EQ(body.at("variant"), "mid");
+  EXPECT_EQ(body.at("output").at("label"), "B");
+  auto steps = body.at("route").at("steps").as_array();
+  ASSERT_EQ(steps.size(), 2u) << r.body;
+  EXPECT_NEAR(steps[0].at("confidence").as_double(), router.predict(planet)[0], 1e-9);
+  EXPECT_NEAR(steps[1].at("confidence").as_double(), agree, 1e-9);
+  EXPECT_EQ(body.at("cost_usd"), "0.0005");  // both stages that ran are paid
+  // Water: mid contradicts small, its confidence falls below the threshold: big answers.
+  r = g.post("/v1/tasks/arc", json::serialize(json::object{{"input", wet}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  body = body_of(r);
+  EXPECT_EQ(body.at("variant"), "big");
+  EXPECT_EQ(body.at("output").at("label"), "A");
+  steps = body.at("route").at("steps").as_array();
+  ASSERT_EQ(steps.size(), 3u) << r.body;
+  EXPECT_NEAR(steps[1].at("confidence").as_double(), disagree, 1e-9);
+  EXPECT_FALSE(steps[1].at("accepted").as_bool());
+  EXPECT_EQ(body.at("cost_usd"), "0.003");
 }
 
 TEST_F(Tasks, HybridLanguageRulesDetectAnUndeclaredLanguage) {

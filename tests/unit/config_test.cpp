@@ -925,7 +925,7 @@ TEST(ConfigTasks, VariantAndPolicyErrorsNameTheKey) {
   EXPECT_EQ(
       single_error(llm("confidence = \"vibes\"\n")),
       "t.toml:17:14: tasks.t.variants.v.confidence: must be one of logprobs, agreement, router, "
-      "none");
+      "router_agreement, none");
   EXPECT_EQ(single_error(llm("confidence = \"agreement\"\n")),
             "t.toml:13:1: tasks.t.variants.v: confidence = \"agreement\" needs temperature > 0 "
             "(greedy samples always agree)");
@@ -994,6 +994,17 @@ TEST(ConfigTasks, VariantAndPolicyErrorsNameTheKey) {
   EXPECT_EQ(single_error(llm("confidence = \"router\"\n")),
             "t.toml:11:1: tasks.t: variant 'v': confidence = \"router\" needs policy.router (an "
             "artifact of `tandem train router`)");
+  EXPECT_EQ(single_error(llm("confidence = \"router_agreement\"\n")),
+            "t.toml:11:1: tasks.t: variant 'v': confidence = \"router_agreement\" needs "
+            "policy.router (an artifact of `tandem train router`)");
+  EXPECT_EQ(single_error(hybrid("[tasks.t]\ncontract = \"text\"\n[tasks.t.variants.v]\nkind = "
+                                "\"llm\"\nmodel = \"small\"\ntemplate = \"x\"\nconfidence = "
+                                "\"router_agreement\"\n[tasks.t.variants.w]\nkind = \"llm\"\n"
+                                "model = \"small\"\ntemplate = \"x\"\n[tasks.t.policy]\nkind = "
+                                "\"cascade\"\nvariants = [\"v\", \"w\"]\nthresholds = [0.5]\n"
+                                "router = \"r.tandem\"\n")),
+            "t.toml:11:1: tasks.t: variant 'v': confidence = \"router_agreement\" compares label "
+            "answers: the task needs labels");
   // Distillation.
   EXPECT_EQ(single_error(llm("[tasks.t.distill]\nteacher = \"v\"\nartifact = \"d.tandem\"\n")),
             "t.toml:17:1: tasks.t.distill: distillation learns from the task's records: set "

@@ -3,6 +3,7 @@
 // split or learned router), and runs the plan's variants in order: tailored models on the worker
 // pool, LLMs through their models' fallback chains. The response says which variants ran and
 // why; the inference is recorded for evaluation and distillation.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <random>
@@ -12,6 +13,7 @@
 #include "tandem/api/variant_call.h"
 #include "tandem/core/money.h"
 #include "tandem/log/logger.h"
+#include "tandem/routing/cascade_fit.h"
 
 namespace tandem::api {
 
@@ -295,6 +297,39 @@ struct TaskCancel {
   http::CancelHook hook;
 };
 
+// confidence = "router_agreement": the stage's router prior combined with the labels the earlier
+// stages of this request answered, each weighed by its own prior (routing::agreement_confidence),
+// exactly as `tandem eval --task` computes it when it fits the cascade's thresholds. Stages that
+// failed, fell back or are unknown to the router say nothing.
+std::optional<double> agreement_with_earlier(const tasks::LoadedTask& task,
+                                             const tasks::TaskInput& input,
+                                             const std::vector<Step>& earlier,
+                                             const VariantResult& mine) {
+  const std::vector<std::string>& labels = task.config().labels;
+  auto column = task.router_column(mine.variant);
+  if (task.router() == nullptr || !column || labels.size() < 2) return mine.confidence;
+  auto label_of = [&labels](const VariantResult& r) -> std::optional<std::size_t> {
+    const json::value* l = r.output.if_contains("label");
+    if (l == nullptr || !l->is_string()) return std::nullopt;
+    auto at = std::find(labels.begin(), labels.end(), std::string_view(l->get_string()));
+    if (at == labels.end()) return std::nullopt;
+    return static_cast<std::size_t>(at - labels.begin());
+  };
+  const auto* text = std::get_if<tasks::TextInput>(&input);
+  std::vector<double> p_all = task.router()->predict(text ? std::string_view(text->text) : "");
+  std::vector<std::optional<std::size_t>> said;
+  std::vector<double> prior;
+  for (const Step& s : earlier) {
+    auto c = task.router_column(s.result.variant);
+    if (!s.result.ok || s.fallback || !c) continue;
+    said.push_back(label_of(s.result));
+    prior.push_back(p_all.at(*c));
+  }
+  said.push_back(label_of(mine));
+  prior.push_back(p_all.at(*column));
+  return routing::agreement_confidence(said, prior, labels.size());
+}
+
 // Runs the plan: the stages in order until one is accepted, then the fallbacks if none answered.
 http::Task<void> run_plan(WorkerContext& worker, const tasks::LoadedTask& task,
                           std::shared_ptr<const tasks::TaskInput> input,
@@ -308,6 +343,10 @@ http::Task<void> run_plan(WorkerContext& worker, const tasks::LoadedTask& task,
     step.fallback = fallback;
     const tasks::LoadedVariant* variant = task.find(name);
     step.result = co_await run_variant(worker, task, *variant, input, deadline, cancel);
+    if (step.result.ok && !fallback && variant->config != nullptr &&
+        variant->config->confidence == "router_agreement") {
+      step.result.confidence = agreement_with_earlier(task, *input, run.steps, step.result);
+    }
     const VariantResult& r = step.result;
     step.accepted = r.ok && (!threshold || (r.confidence && *r.confidence >= *threshold));
     const char* outcome = !r.ok ? "failed" : step.accepted ? "accepted" : "escalated";

@@ -390,8 +390,9 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
   result.ok = true;
   result.output = std::move(final_answer.output);
   result.confidence = final_answer.confidence;
-  if (v.confidence == "router") {
-    // The router's P(correct) for this variant on this input, as offline evaluation fits it.
+  if (v.confidence == "router" || v.confidence == "router_agreement") {
+    // The router's P(correct) for this variant on this input, as offline evaluation fits it
+    // (router_agreement: the prior that the cascade then combines with earlier answers).
     if (auto column = task.router_column(variant.name)) {
       result.confidence = task.router()->predict(input.text).at(*column);
     }

@@ -296,8 +296,16 @@ int run_eval_task(const EvalTaskOptions& o) {
         for (const auto& v : variants)
           has_responses = has_responses && q->answers[v.data_index].response;
       }
-      const bool agreement =
-          o.cascade_confidence == "agreement" || (o.cascade_confidence == "auto" && has_responses);
+      // What the gateway computes for the stages that can escalate: "router" or
+      // "router_agreement" when every such stage sets the same, else nothing thresholds fit.
+      std::string live;
+      for (std::size_t s = 0; s + 1 < nv; ++s) {
+        const std::string& c = task->find_variant(variants[s].name)->confidence;
+        const std::string mode = c == "router_agreement" ? "agreement" : c;
+        live = s == 0 ? mode : (live == mode ? live : "");
+      }
+      const bool agreement = o.cascade_confidence == "agreement" ||
+                             (o.cascade_confidence == "auto" && live != "router" && has_responses);
       if (agreement && !has_responses) {
         throw EvalError(
             "--cascade-confidence agreement needs recorded responses for every "
@@ -392,11 +400,19 @@ int run_eval_task(const EvalTaskOptions& o) {
             100 * cost / dn / singles[best_single].mean_cost);
       }
       if (!o.write_thresholds.empty()) {
-        if (agreement) {
-          throw EvalError(
-              "--write-thresholds needs --cascade-confidence router: the gateway computes a "
-              "stage's confidence as the router's P(correct) (confidence = \"router\"), not "
-              "from recorded answers of earlier stages");
+        // Thresholds are only worth storing when the gateway computes the same confidence.
+        const std::string wanted = agreement ? "router_agreement" : "router";
+        if (live != (agreement ? "agreement" : "router")) {
+          std::vector<std::string> stages;
+          for (std::size_t s = 0; s + 1 < nv; ++s) stages.push_back(variants[s].name);
+          throw EvalError("--write-thresholds: these thresholds were fitted on the " +
+                          std::string(agreement ? "router's P(correct) combined with agreement "
+                                                  "with earlier stages' answers"
+                                                : "router's P(correct)") +
+                          ", so the cascade's stages before the last (" + join(stages) +
+                          ") must set confidence = \"" + wanted +
+                          "\" for the gateway to compute the same (or choose another "
+                          "--cascade-confidence)");
         }
         routing::CascadeTarget chosen = target;
         if (o.fit_budget) {
@@ -607,7 +623,9 @@ int eval_task_main(int argc, char** argv) {
       ->check(CLI::Range(2, 100000))
       ->capture_default_str();
   app.add_option("--cascade-confidence", o.cascade_confidence,
-                 "cascade: router, agreement (with earlier stages' answers) or auto")
+                 "cascade: router (P(correct)), agreement (P(correct) with earlier stages' "
+                 "answers) or auto (what the stages' confidence setting computes; agreement "
+                 "when they set none of the two and the data has the answers)")
       ->check(CLI::IsMember({"auto", "router", "agreement"}))
       ->capture_default_str();
   app.add_option("--write-thresholds", o.write_thresholds,

@@ -128,8 +128,11 @@ struct VariantConfig {
   std::string lora;        // local models: an adapter name
   // How an answer gets its confidence: "logprobs" (token probabilities, where the provider gives
   // them), "agreement" (share of `samples` answers that agree), "router" (the learned router's
-  // P(correct) for this variant on this input: what `tandem eval --task` fits cascade thresholds
-  // on), or "none".
+  // P(correct) for this variant on this input), "router_agreement" (that prior combined with
+  // agreement with the answers of the cascade stages that ran before it: an answer that repeats
+  // an earlier one gains confidence, one that contradicts it loses some; see
+  // routing::agreement_confidence), or "none". `tandem eval --task` fits cascade thresholds on
+  // "router" or "router_agreement", the same numbers the gateway computes.
   std::string confidence = "logprobs";
   int samples = 5;
 };

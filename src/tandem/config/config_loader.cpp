@@ -677,10 +677,11 @@ void read_variant(TableReader& r, VariantConfig& v, const std::vector<ModelConfi
   r.read_int("seed", v.seed, -1, std::numeric_limits<std::int64_t>::max());
   r.read_string("lora", v.lora);
   r.read_string("confidence", v.confidence);
-  static const std::set<std::string> confidences{"logprobs", "agreement", "router", "none"};
+  static const std::set<std::string> confidences{"logprobs", "agreement", "router",
+                                                 "router_agreement", "none"};
   if (!confidences.contains(v.confidence)) {
     r.error_at(*r.table().get("confidence"), r.qualified("confidence"),
-               "must be one of logprobs, agreement, router, none");
+               "must be one of logprobs, agreement, router, router_agreement, none");
   }
   r.read_int("samples", v.samples, 2, 32);
   if (v.confidence == "agreement" && v.temperature == 0) {
@@ -952,10 +953,15 @@ void read_task(TableReader& r, TaskConfig& t, const std::vector<ModelConfig>& mo
     t.policy.variants = {t.variants.front().name};
   }
   for (const auto& v : t.variants) {
-    if (v.kind == "llm" && v.confidence == "router" && t.policy.router.empty()) {
+    const bool routed = v.confidence == "router" || v.confidence == "router_agreement";
+    if (v.kind == "llm" && routed && t.policy.router.empty()) {
+      r.error_here("variant '" + v.name + "': confidence = \"" + v.confidence +
+                   "\" needs policy.router (an artifact of `tandem train router`)");
+    }
+    if (v.kind == "llm" && v.confidence == "router_agreement" && t.labels.empty()) {
       r.error_here("variant '" + v.name +
-                   "': confidence = \"router\" needs policy.router (an artifact of `tandem train "
-                   "router`)");
+                   "': confidence = \"router_agreement\" compares label answers: the task needs "
+                   "labels");
     }
   }
   read_rules(r, t, source, errors);

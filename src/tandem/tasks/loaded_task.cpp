@@ -27,8 +27,10 @@ void check_labels(const config::TaskConfig& task, const LoadedVariant& v) {
 
 // Which router model a candidate variant is: the variant's name, or for an LLM variant its
 // model's name or the upstream model of that model's first route (as recorded answers name it).
-std::size_t find_router_column(const routing::RouterModel& router, const config::TaskConfig& task,
-                               const std::string& variant, const TaskLoadOptions& options) {
+std::optional<std::size_t> router_column_of(const routing::RouterModel& router,
+                                            const config::TaskConfig& task,
+                                            const std::string& variant,
+                                            const TaskLoadOptions& options) {
   const auto& names = router.models();
   std::vector<std::string> candidates{variant};
   const config::VariantConfig* v = task.find_variant(variant);
@@ -43,6 +45,14 @@ std::size_t find_router_column(const routing::RouterModel& router, const config:
     auto at = std::find(names.begin(), names.end(), name);
     if (at != names.end()) return static_cast<std::size_t>(at - names.begin());
   }
+  return std::nullopt;
+}
+
+// The same for a variant that needs its column: a clear error when the router lacks it.
+std::size_t find_router_column(const routing::RouterModel& router, const config::TaskConfig& task,
+                               const std::string& variant, const TaskLoadOptions& options) {
+  if (auto column = router_column_of(router, task, variant, options)) return *column;
+  const auto& names = router.models();
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
   throw std::runtime_error("the router has no model for variant '" + variant +
@@ -144,12 +154,24 @@ std::shared_ptr<const LoadedTask> LoadedTask::load(const config::TaskConfig& con
   if (!config.policy.router.empty()) {
     task->router_ = std::make_shared<const routing::RouterModel>(
         routing::RouterModel::load(config.policy.router));
+    bool agreement = false;
+    for (const auto& v : config.variants) {
+      agreement = agreement || (v.kind == "llm" && v.confidence == "router_agreement");
+    }
     for (const auto& name : p.variants) {
       const config::VariantConfig* vc = config.find_variant(name);
-      bool needs =
-          p.kind == "router" || (vc != nullptr && vc->kind == "llm" && vc->confidence == "router");
-      if (needs)
+      bool needs = p.kind == "router" ||
+                   (vc != nullptr && vc->kind == "llm" &&
+                    (vc->confidence == "router" || vc->confidence == "router_agreement"));
+      if (needs) {
         task->router_columns_[name] = find_router_column(*task->router_, config, name, options);
+      } else if (agreement) {
+        // An earlier stage's answer counts in router_agreement when the router knows how often
+        // its model is right; a stage it does not know (a distilled model, say) is left out.
+        if (auto column = router_column_of(*task->router_, config, name, options)) {
+          task->router_columns_[name] = *column;
+        }
+      }
     }
   }
   return task;
