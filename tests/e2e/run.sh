@@ -227,6 +227,21 @@ for want in "combined with agreement with earlier stages' answers" "wrote $WORK/
   grep -qF "$want" "$WORK/eval-trio.log" ||
     die "tandem eval --task trio printed no '$want': $(cat "$WORK/eval-trio.log")"
 done
+# The task's rules come first in evaluation as in serving: the longest questions (21 of 120 are
+# over 44 characters) go to mid; with the context of a high-stakes caller, all go to dear.
+{
+  cat "$WORK/routing.toml"
+  printf '[[tasks.trio.rules]]\nwhen = { stakes = ["high"] }\nuse = ["dear"]\n'
+  printf '[[tasks.trio.rules]]\nwhen = { input_chars_above = 44 }\nuse = ["mid", "dear"]\n'
+} >"$WORK/routing-rules.toml"
+run_cli "$WORK/eval-rules.log" eval --task trio -c "$WORK/routing-rules.toml"
+grep -qE "rule 2 \(input_chars>44\) +21 queries, accuracy 0.8571" "$WORK/eval-rules.log" &&
+  grep -qF "the task as configured (rules, then the policy on the other 99 queries)" \
+    "$WORK/eval-rules.log" || die "tandem eval --task with rules: $(cat "$WORK/eval-rules.log")"
+run_cli "$WORK/eval-rules-high.log" eval --task trio -c "$WORK/routing-rules.toml" \
+  --context '{"stakes": "high"}'
+grep -qE "rule 1 \(stakes=high\) +120 queries, accuracy 1.0000" "$WORK/eval-rules-high.log" ||
+  die "tandem eval --task --context: $(cat "$WORK/eval-rules-high.log")"
 run_cli "$WORK/check-routing.log" check-config -c "$WORK/routing.toml"
 # The prompt an LLM variant sends, as `tandem prompt render` shows it (estimated tokens: remote).
 run_cli "$WORK/prompt.log" prompt render -c "$WORK/routing.toml" --task quiz --variant dear \

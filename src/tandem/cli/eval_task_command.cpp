@@ -2,11 +2,14 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <stdexcept>
 
 #include "tandem/cli/curve_svg.h"
@@ -15,10 +18,13 @@
 #include "tandem/datasets/dataset_error.h"
 #include "tandem/datasets/routing_data.h"
 #include "tandem/models/artifact.h"
+#include "tandem/models/text/language_id.h"
 #include "tandem/routing/cascade_fit.h"
 #include "tandem/routing/cost_curve.h"
 #include "tandem/routing/learned_router.h"
+#include "tandem/routing/policy.h"
 #include "tandem/tasks/cascade_state.h"
+#include "tandem/tasks/task_input.h"
 
 namespace tandem::cli {
 namespace {
@@ -103,6 +109,139 @@ std::string pct(const std::optional<double>& v) {
   return buf;
 }
 
+// The task's decision table over recorded queries, as the gateway applies it to requests: each
+// query's context is the one given with --context plus its own size (and its language, detected
+// when a rule tests it and [server] language_model is set). A query a rule matches is answered
+// by the rule's first variant that has a recorded answer for it; the policy sees the rest.
+class RuleReplay {
+ public:
+  RuleReplay(const config::Config& cfg, const config::TaskConfig& task,
+             const std::string& context_json, const datasets::RecordedSet& set)
+      : task_(task), context_json_(context_json.empty() ? "{}" : context_json) {
+    if (task.rules.empty()) {
+      if (!context_json.empty()) std::printf("(--context: the task has no rules to apply it to)\n");
+      return;
+    }
+    bool languages = false;
+    for (std::size_t i = 0; i < task.rules.size(); ++i) {
+      const config::RuleConfig& rule = task.rules[i];
+      languages = languages || !rule.languages.empty();
+      std::vector<ReplayVariant> use;
+      try {
+        use = resolve_variants(cfg, task, rule.use);
+      } catch (const EvalError& e) {
+        throw EvalError(routing::describe_rule(i, rule) + ": " + e.what());
+      }
+      for (auto& v : use) {
+        const auto m = set.find_model(v.column);
+        if (!m) {
+          throw EvalError(routing::describe_rule(i, rule) + ": variant '" + v.name +
+                          "' replays model '" + v.column + "', which the data does not hold");
+        }
+        v.data_index = *m;
+      }
+      rules_.push_back({std::move(use), {}});
+    }
+    if (languages && !cfg.server.language_model.empty()) {
+      language_id_ = std::make_unique<models::text::LanguageId>(cfg.server.language_model);
+    }
+    // The context is checked once, as a request's would be.
+    (void)context_of("");
+  }
+
+  bool active() const { return !rules_.empty(); }
+
+  // True when a rule takes the query (its outcome is counted here); false: the policy decides.
+  bool take(const datasets::RecordedQuery& q) {
+    const core::RequestContext context = context_of(q.prompt);
+    for (std::size_t i = 0; i < task_.rules.size(); ++i) {
+      if (!routing::rule_matches(task_.rules[i], context)) continue;
+      Tally& t = rules_[i].tally;
+      ++t.queries;
+      for (std::size_t u = 0; u < rules_[i].use.size(); ++u) {
+        const ReplayVariant& v = rules_[i].use[u];
+        const datasets::RecordedAnswer& a = q.answers[v.data_index];
+        if (!a.score) continue;  // no recorded answer: the replay provider fails, the next runs
+        t.correct += std::clamp(*a.score, 0.0, 1.0);
+        t.cost += a.cost_usd ? *a.cost_usd : v.price_usd;
+        ++t.answered_by[v.name];
+        return true;
+      }
+      ++t.unanswered;
+      return true;
+    }
+    return false;
+  }
+
+  // The rules' share, then the task as configured: the rules' answers plus the policy's on the
+  // rest (`policy` over `policy_queries`).
+  void report(const routing::CurvePoint& policy, std::size_t policy_queries) const {
+    double correct = policy.accuracy * static_cast<double>(policy_queries);
+    double cost = policy.mean_cost * static_cast<double>(policy_queries);
+    std::size_t total = policy_queries, unanswered = 0;
+    std::printf("\nrules (checked before the policy, context %s):\n", context_json_.c_str());
+    for (std::size_t i = 0; i < rules_.size(); ++i) {
+      const Tally& t = rules_[i].tally;
+      std::printf("  %-42s %zu queries", routing::describe_rule(i, task_.rules[i]).c_str(),
+                  t.queries);
+      const std::size_t answered = t.queries - t.unanswered;
+      if (answered > 0) {
+        std::printf(", accuracy %.4f, %s per query;", t.correct / static_cast<double>(answered),
+                    fmt_cost(t.cost / static_cast<double>(answered)).c_str());
+        for (const auto& [name, count] : t.answered_by) std::printf(" %s %zu", name.c_str(), count);
+      }
+      if (t.unanswered > 0) std::printf(" (%zu with no recorded answer: left out)", t.unanswered);
+      std::printf("\n");
+      correct += t.correct;
+      cost += t.cost;
+      total += answered;
+      unanswered += t.unanswered;
+    }
+    if (total == 0) return;
+    std::printf(
+        "the task as configured (rules, then the policy on the other %zu queries): accuracy "
+        "%.4f at %s per query over %zu queries\n",
+        policy_queries, correct / static_cast<double>(total),
+        fmt_cost(cost / static_cast<double>(total)).c_str(), total);
+  }
+
+ private:
+  struct Tally {
+    std::size_t queries = 0, unanswered = 0;
+    double correct = 0, cost = 0;
+    std::map<std::string, std::size_t> answered_by;
+  };
+  struct Rule {
+    std::vector<ReplayVariant> use;
+    Tally tally;
+  };
+
+  // The request the gateway would get: {"input": prompt, "context": --context}, parsed by the
+  // same code, so input size and context fields mean what they mean there.
+  core::RequestContext context_of(const std::string& prompt) const {
+    boost::system::error_code ec;
+    boost::json::value ctx = boost::json::parse(context_json_, ec);
+    if (ec || !ctx.is_object()) throw EvalError("--context must be a JSON object");
+    const std::string body =
+        boost::json::serialize(boost::json::object{{"input", prompt}, {"context", ctx}});
+    core::RequestContext context;
+    auto parsed = tasks::parse_task_input(task_, "application/json", body, 64, &context);
+    if (const auto* e = std::get_if<core::ApiError>(&parsed)) {
+      if (e->param.rfind("context", 0) == 0) throw EvalError("--context: " + e->message);
+      return context;  // the input itself is off (e.g. empty): the policy sees it as is
+    }
+    if (context.language.empty() && language_id_ != nullptr) {
+      context.language = language_id_->detect(prompt).code;
+    }
+    return context;
+  }
+
+  const config::TaskConfig& task_;
+  std::string context_json_;
+  std::vector<Rule> rules_;
+  std::unique_ptr<models::text::LanguageId> language_id_;
+};
+
 }  // namespace
 
 int run_eval_task(const EvalTaskOptions& o) {
@@ -152,15 +291,21 @@ int run_eval_task(const EvalTaskOptions& o) {
       v.data_index = *m;
     }
 
-    // The queries evaluated: the test split (when asked) where every variant has a score.
+    // The queries evaluated: the test split (when asked) where every variant has a score; those
+    // a rule of the task takes are counted apart.
+    RuleReplay rules(cfg, *task, o.context, set);
     const std::size_t nv = variants.size();
     routing::OutcomeTable table;
     table.models = nv;
     std::vector<const datasets::RecordedQuery*> queries;
-    std::size_t missing = 0, priced = 0, out_of_split = 0;
+    std::size_t missing = 0, priced = 0, out_of_split = 0, by_rules = 0;
     for (const auto& q : set.queries) {
       if (o.test_share > 0 && !datasets::in_test_split(q.prompt, o.test_share, o.seed)) {
         ++out_of_split;
+        continue;
+      }
+      if (rules.active() && rules.take(q)) {
+        ++by_rules;
         continue;
       }
       bool complete = true;
@@ -181,6 +326,12 @@ int run_eval_task(const EvalTaskOptions& o) {
         }
       }
     }
+    if (queries.empty() && by_rules > 0) {
+      std::printf("task %s: the rules take all %zu queries of %s\n", o.task.c_str(), by_rules,
+                  data.c_str());
+      rules.report({}, 0);
+      return 0;
+    }
     if (queries.empty()) throw EvalError("no query to evaluate in " + data);
     const std::size_t n = queries.size();
     std::printf("task %s, policy %s over %s: %zu queries", o.task.c_str(), policy.kind.c_str(),
@@ -190,6 +341,12 @@ int run_eval_task(const EvalTaskOptions& o) {
                   static_cast<unsigned long long>(o.seed), out_of_split);
     }
     std::printf("\n");
+    if (by_rules > 0) {
+      std::printf(
+          "%zu queries taken by the task's rules (below); the policy's figures are over the "
+          "rest\n",
+          by_rules);
+    }
     if (missing > 0) {
       std::printf("%zu queries skipped: a variant has no recorded answer (missing, not wrong)\n",
                   missing);
@@ -458,6 +615,7 @@ int run_eval_task(const EvalTaskOptions& o) {
       print_point(("variant " + variants[i].name + " (" + variants[i].column + ")").c_str(),
                   singles[i], n, variants, false);
     }
+    if (rules.active()) rules.report(point, n);
 
     if (!curve.empty()) {
       const double lo = std::min_element(singles.begin(), singles.end(), [](auto& a, auto& b) {
@@ -628,6 +786,10 @@ int eval_task_main(int argc, char** argv) {
                  "when they set none of the two and the data has the answers)")
       ->check(CLI::IsMember({"auto", "router", "agreement"}))
       ->capture_default_str();
+  app.add_option("--context", o.context,
+                 "The request context every query is evaluated with, for the task's rules, as "
+                 "a request's \"context\" (e.g. '{\"stakes\": \"high\"}'); input size and "
+                 "language come from each query");
   app.add_option("--write-thresholds", o.write_thresholds,
                  "cascade: write the fitted thresholds to this file (policy.thresholds_file)");
   app.add_option("--fit-budget", o.fit_budget,

@@ -31,9 +31,12 @@ struct EvalTaskOptions {
   std::string cascade_confidence = "auto";
   // cascade: write the thresholds fitted on the evaluated queries to this file (the policy's
   // thresholds_file), for the lowest cost at the best variant's accuracy, or with fit_budget
-  // (USD per query) for the best accuracy within it. Needs the router's P(correct) as the
-  // confidence: the one the gateway computes too (variants with confidence = "router").
+  // (USD per query) for the best accuracy within it. Only for the confidence the gateway
+  // computes too: the stages' confidence = "router" or "router_agreement".
   std::string write_thresholds;
+  // The request context every query is evaluated with, for the task's rules (JSON, as a
+  // request's "context"); each query's size and language are its own.
+  std::string context;
   std::optional<double> fit_budget;
 };
 
