@@ -247,6 +247,35 @@ run_cli "$WORK/check-routing.log" check-config -c "$WORK/routing.toml"
 run_cli "$WORK/prompt.log" prompt render -c "$WORK/routing.toml" --task quiz --variant dear \
   --input '{"text": "question 3 about topic3 and more words hard"}'
 grep -qF "question 3 about topic3" "$WORK/prompt.log" || die "tandem prompt render: $(cat "$WORK/prompt.log")"
+# Examples retrieved by a remote embeddings API (the mock's bag-of-words vectors): render calls it
+# as the server would, picks the nearest example and prints what the embedding cost.
+cat >"$WORK/embedder.toml" <<EOF
+[providers.up]
+kind = "openai"
+base_url = "http://127.0.0.1:$MOCK_PORT/v1"
+input_price_per_mtok = 3
+[models.m]
+routes = [{ provider = "up", model = "chat" }]
+[models.vectors]
+type = "embeddings"
+routes = [{ provider = "up", model = "mock:words" }]
+[tasks.topic]
+labels = ["pets", "money"]
+[tasks.topic.variants.llm]
+kind = "llm"
+model = "m"
+template = "Text: {{ text }}"
+examples = [{ input = "my cat sleeps on the sofa", output = "pets" },
+            { input = "the bank charged a fee", output = "money" }]
+retrieve_examples = 1
+embedder = "vectors"
+EOF
+run_cli "$WORK/prompt-embedder.log" prompt render -c "$WORK/embedder.toml" --task topic \
+  --variant llm --input '{"text": "why does the bank want a fee"}'
+for want in "Text: the bank charged a fee" "embedded the input by up:mock:words: 1 request(s), 7 tokens"; do
+  grep -qF "$want" "$WORK/prompt-embedder.log" ||
+    die "tandem prompt render with a remote embedder printed no '$want': $(cat "$WORK/prompt-embedder.log")"
+done
 
 # ---- the gateway -------------------------------------------------------------------------------
 # Prices are exported so that the tests compute the expected cost from the same numbers.

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -260,20 +261,60 @@ json::object tool_delta() {
   return json::object{{"tool_calls", json::array{call}}};
 }
 
-std::string embeddings_json(const json::object& body, const std::string& model, bool usage) {
-  std::size_t inputs = 1;
-  if (const auto* in = core::find_member(body, "input"); in && in->is_array())
-    inputs = in->get_array().size();
+// A bag of words: each lowercased run of letters and digits adds 1 to the dimension its FNV-1a
+// hash picks. A text with no word gets a unit vector in the last dimension (never all zeros).
+json::array word_vector(std::string_view text) {
+  constexpr std::size_t kDims = 32;
+  std::vector<double> v(kDims, 0.0);
+  std::uint32_t hash = 2166136261u;
+  bool in_word = false, any = false;
+  auto flush = [&] {
+    if (in_word) v[hash % kDims] += 1;
+    any = any || in_word;
+    hash = 2166136261u;
+    in_word = false;
+  };
+  for (char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      hash = (hash ^ static_cast<std::uint8_t>(std::tolower(static_cast<unsigned char>(c)))) *
+             16777619u;
+      in_word = true;
+    } else {
+      flush();
+    }
+  }
+  flush();
+  if (!any) v.back() = 1;
+  json::array out;
+  for (double x : v) out.push_back(x);
+  return out;
+}
+
+std::string embeddings_json(const Script& s, const json::object& body, const std::string& model) {
+  std::vector<std::string> texts;
+  if (const auto* in = core::find_member(body, "input"); in && in->is_array()) {
+    for (const auto& x : in->get_array()) {
+      texts.push_back(x.is_string() ? std::string(x.get_string()) : json::serialize(x));
+    }
+  } else if (in && in->is_string()) {
+    texts.emplace_back(in->get_string());
+  } else {
+    texts.emplace_back();
+  }
   json::array data;
-  for (std::size_t i = 0; i < inputs; ++i) {
+  for (std::size_t i = 0; i < texts.size(); ++i) {
     json::array v;
-    for (int d = 0; d < 8; ++d) v.push_back(static_cast<double>(i + 1) / (d + 1));
+    if (s.words) {
+      v = word_vector(texts[i]);
+    } else {
+      for (int d = 0; d < 8; ++d) v.push_back(static_cast<double>(i + 1) / (d + 1));
+    }
     data.push_back(
         json::object{{"object", "embedding"}, {"index", i}, {"embedding", std::move(v)}});
   }
   std::int64_t prompt = prompt_tokens(body);
   json::object r{{"object", "list"}, {"data", std::move(data)}, {"model", model}};
-  if (usage) r["usage"] = json::object{{"prompt_tokens", prompt}, {"total_tokens", prompt}};
+  if (s.usage) r["usage"] = json::object{{"prompt_tokens", prompt}, {"total_tokens", prompt}};
   return json::serialize(r);
 }
 
@@ -340,7 +381,7 @@ http::Task<void> answer_chat(const Script& s, const json::object& body, std::str
 http::Task<void> answer_embeddings(const Script& s, const json::object& body, std::string model,
                                    http::Responder& responder) {
   http::Response res;
-  res.body = embeddings_json(body, model, s.usage);
+  res.body = embeddings_json(s, body, model);
   co_await responder.send(std::move(res));
 }
 
@@ -389,6 +430,8 @@ std::optional<Script> parse_script(std::string_view text, std::string* error) {
       ok = parse_bool(value, s.json_for_stream);
     else if (key == "logprob")
       ok = parse_double(value, s.logprob);
+    else if (key == "words")
+      ok = parse_bool(value, s.words);
     else
       ok = false;
     if (!ok) {

@@ -38,6 +38,10 @@ struct Script {
   int error_after = -1;           // streams: send an error event after this many content chunks
   bool json_for_stream = false;   // answer a stream request with plain JSON
   std::optional<double> logprob;  // every token's logprob when logprobs are asked for (<= 0)
+  // Embeddings: a bag of words (32 dimensions, each word counted in the dimension its hash
+  // picks), so that texts sharing words are near each other; without it, input i gets the
+  // fixed vector ((i+1)/1, (i+1)/2, ... (i+1)/8).
+  bool words = false;
 };
 
 // Parses "status=500,delay_ms=20,..."; unknown keys or bad values give nullopt and a reason.

@@ -933,7 +933,12 @@ TEST(ConfigTasks, VariantAndPolicyErrorsNameTheKey) {
             "t.toml:13:1: tasks.t.variants.v: retrieve_examples needs examples or examples_file");
   EXPECT_EQ(single_error(llm("embedder = \"small\"\n")),
             "t.toml:17:12: tasks.t.variants.v.embedder: must be \"glove\" or an embeddings "
-            "[models.<name>] served by a local provider");
+            "[models.<name>] served by a local or an OpenAI-compatible provider: 'small' is a chat "
+            "model (an embedder needs type = \"embeddings\")");
+  EXPECT_EQ(single_error(llm("embedder = \"nope\"\n")),
+            "t.toml:17:12: tasks.t.variants.v.embedder: must be \"glove\" or an embeddings "
+            "[models.<name>] served by a local or an OpenAI-compatible provider: no "
+            "[models.nope] is configured");
   EXPECT_EQ(single_error(llm("examples_file = \"/nonexistent/ex.jsonl\"\n")),
             "t.toml:17:17: tasks.t.variants.v.examples_file: cannot read '/nonexistent/ex.jsonl'");
   EXPECT_EQ(single_error(hybrid("[tasks.t]\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = "
@@ -1009,6 +1014,34 @@ TEST(ConfigTasks, VariantAndPolicyErrorsNameTheKey) {
   EXPECT_EQ(single_error(llm("[tasks.t.distill]\nteacher = \"v\"\nartifact = \"d.tandem\"\n")),
             "t.toml:17:1: tasks.t.distill: distillation learns from the task's records: set "
             "`record` on the task");
+}
+
+// Any provider that serves /v1/embeddings can embed few-shot retrieval: a remote
+// OpenAI-compatible one as well as a local one; recorded answers cannot.
+TEST(ConfigTasks, EmbedderIsAnEmbeddingsModelOnAProviderThatEmbeds) {
+  const std::string variant =
+      "[tasks.t]\nlabels = [\"a\", \"b\"]\n[tasks.t.variants.v]\nkind = \"llm\"\nmodel = "
+      "\"small\"\ntemplate = \"{{ text }}\"\nexamples = [{ input = \"x\", output = \"a\" }]\n"
+      "retrieve_examples = 1\n";
+  Config c = must_parse(hybrid(variant + "embedder = \"emb\"\n"));
+  EXPECT_EQ(c.tasks.at(0).variants.at(0).embedder, "emb");
+  EXPECT_EQ(c.tasks.at(0).variants.at(0).retrieve_examples, 1);
+
+  // An embeddings model with a replayed route: the error names the model, the provider and the
+  // position of the variant's key.
+  std::string replayed = R"(
+[providers.rec]
+kind = "replay"
+data = "recorded.csv"
+[models.recorded-emb]
+type = "embeddings"
+routes = [{ provider = "p", model = "emb-1" }, { provider = "rec", model = "emb-1" }]
+)";
+  EXPECT_EQ(single_error(hybrid(replayed + variant + "embedder = \"recorded-emb\"\n")),
+            "t.toml:26:12: tasks.t.variants.v.embedder: must be \"glove\" or an embeddings "
+            "[models.<name>] served by a local or an OpenAI-compatible provider: 'recorded-emb' "
+            "routes to replay provider 'rec', which has recorded chat answers only and cannot "
+            "embed");
 }
 
 }  // namespace

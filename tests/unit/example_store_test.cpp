@@ -152,6 +152,57 @@ TEST(ExampleStore, EmbedderProblemsAreErrors) {
   EXPECT_THROW(unsearchable.select(object{{"text", "a"}}, 1), PromptError);
 }
 
+// An embedder behind an API: it gets every example in one embed_batch call at load, one per
+// select, and reports what each call cost; the store keeps the load's cost and adds a
+// request's to the caller's spend.
+TEST(ExampleStore, EmbedsExamplesInOneBatchAndReportsTheSpend) {
+  class Charged : public WordCountEmbedder {
+   public:
+    std::vector<std::vector<float>> embed_batch(std::span<const std::string> texts,
+                                                EmbeddingSpend* spend) const override {
+      batches.push_back(texts.size());
+      if (spend != nullptr) {
+        EmbeddingSpend call;
+        call.usage.known = true;
+        call.usage.prompt_tokens = static_cast<std::int64_t>(texts.size()) * 2;
+        call.usage.total_tokens = call.usage.prompt_tokens;
+        call.cost_pico_usd = 10;
+        call.calls = 1;
+        call.route = "api:emb";
+        spend->add(call);
+      }
+      return SentenceEmbedder::embed_batch(texts, nullptr);
+    }
+    mutable std::vector<std::size_t> batches;
+  };
+  auto embedder = std::make_shared<Charged>();
+  ExampleStore store(texts({"cat", "dog", "fish"}), {}, embedder);
+  EXPECT_EQ(embedder->batches, std::vector<std::size_t>{3});
+  EXPECT_EQ(store.load_spend().calls, 1);
+  EXPECT_EQ(store.load_spend().usage.prompt_tokens, 6);
+  EXPECT_EQ(store.load_spend().cost_pico_usd, 10);
+  EXPECT_EQ(store.load_spend().route, "api:emb");
+
+  EmbeddingSpend spend;
+  auto m = store.select(object{{"text", "dog"}}, 1, &spend);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(store.examples()[m[0].index].input.at("text"), "dog");
+  EXPECT_EQ(embedder->batches, (std::vector<std::size_t>{3, 1}));
+  EXPECT_TRUE(spend.usage.known);
+  EXPECT_EQ(spend.usage.prompt_tokens, 2);
+  EXPECT_EQ(spend.calls, 1);
+  // Without a spend to add to, the request's embedding still works (and costs nobody's record).
+  EXPECT_EQ(store.select(object{{"text", "fish"}}, 1).size(), 1u);
+
+  // A free embedder (the default embed_batch) leaves the spend empty.
+  ExampleStore free(texts({"cat", "dog"}), {}, std::make_shared<WordCountEmbedder>());
+  EmbeddingSpend none;
+  free.select(object{{"text", "cat"}}, 1, &none);
+  EXPECT_FALSE(none.usage.known);
+  EXPECT_EQ(none.calls, 0);
+  EXPECT_EQ(free.load_spend().calls, 0);
+}
+
 TEST(ExampleStore, InlineExamplesFromConfig) {
   std::vector<config::ExampleConfig> cfg{{R"({"text": "a"})", R"("pos")"},
                                          {R"({"text": "b"})", R"({"k": 1})"}};

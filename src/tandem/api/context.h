@@ -29,6 +29,11 @@ struct ModelEntry {
 
 struct GatewayState {
   explicit GatewayState(config::Config cfg);
+  // Joins the task workers first: a job still running (an embedder waiting for its provider)
+  // counts into the metrics, which are members declared after the pool.
+  ~GatewayState();
+  GatewayState(const GatewayState&) = delete;
+  GatewayState& operator=(const GatewayState&) = delete;
   const ModelEntry* find_model(std::string_view name) const;
 
   config::Config config;
@@ -55,6 +60,13 @@ struct GatewayState {
   std::vector<std::string> reload_tasks();
   std::mutex local_metrics_mutex;
   std::int64_t created_unix = 0;
+
+ private:
+  // The sentence embedder an embeddings model gives few-shot retrieval: its routes, remote or
+  // local, counted in its route metrics.
+  std::shared_ptr<const prompts::SentenceEmbedder> make_embedder(const config::ModelConfig& m);
+  // One line per retrieving LLM variant: how many examples were embedded at start, and the cost.
+  void log_examples_embedded() const;
 };
 
 struct WorkerContext {

@@ -10,6 +10,7 @@
 #include "tandem/api/model_call.h"
 #include "tandem/log/logger.h"
 #include "tandem/providers/local_embedder.h"
+#include "tandem/providers/model_embedder.h"
 
 namespace tandem::api {
 
@@ -57,15 +58,10 @@ GatewayState::GatewayState(config::Config cfg)
     for (const auto& m : config.models) {
       if (m.routes.empty()) continue;
       options.first_route_models[m.name] = m.routes.front().model;
-      const providers::LocalProvider* local =
-          local_providers[m.routes.front().provider_index].get();
-      if (m.embeddings && local != nullptr) {
-        if (llm::Engine* engine = local->engine(m.routes.front().model)) {
-          options.embedders[m.name] = std::make_shared<providers::LocalEmbedder>(*engine, m.name);
-        }
-      }
+      if (m.embeddings) options.embedders[m.name] = make_embedder(m);
     }
     task_registry = std::make_unique<tasks::TaskRegistry>(config.tasks, std::move(options));
+    log_examples_embedded();
     for (const auto& t : config.tasks) {
       if (!t.record.empty()) {
         task_records.emplace(t.name, std::make_unique<store::RecordWriter>(t.record));
@@ -73,6 +69,65 @@ GatewayState::GatewayState(config::Config cfg)
     }
     task_pool =
         std::make_unique<tasks::WorkerPool>(config.server.task_workers, config.server.task_queue);
+  }
+}
+
+GatewayState::~GatewayState() {
+  task_pool.reset();
+}
+
+std::shared_ptr<const prompts::SentenceEmbedder> GatewayState::make_embedder(
+    const config::ModelConfig& m) {
+  auto local_route =
+      [this, &m](const config::RouteConfig& r) -> std::shared_ptr<const prompts::SentenceEmbedder> {
+    const providers::LocalProvider* local = local_providers[r.provider_index].get();
+    llm::Engine* engine = local != nullptr ? local->engine(r.model) : nullptr;
+    if (engine == nullptr) return nullptr;
+    return std::make_shared<providers::LocalEmbedder>(*engine, m.name);
+  };
+  std::vector<providers::EmbedderRoute> routes = providers::embedder_routes(config, m, local_route);
+  // The embedder's calls count in the model's route metrics like /v1/embeddings calls: attempts,
+  // latency, tokens and cost (the examples' embedding at load included).
+  std::vector<RouteState*> states;
+  for (const auto& r : routes) states.push_back(models.at(m.name).routes.at(r.config_route));
+  auto observe = [this, model = m.name, states](const providers::EmbedderAttempt& a) {
+    RouteState& route = *states.at(a.route);
+    route.series.upstream_duration.observe(a.seconds);
+    if (a.outcome != "ok") {
+      metrics.upstream_attempts.with({model, route.route.label, a.outcome}).inc();
+      return;
+    }
+    route.series.attempts_ok.inc();
+    route.series.model_duration.observe(a.seconds);
+    if (route.local_provider != nullptr) return;  // counted by the engine's own metrics
+    if (a.usage.known) {
+      route.series.prompt_tokens.inc(static_cast<std::uint64_t>(a.usage.prompt_tokens));
+      route.series.cost.inc(static_cast<std::uint64_t>(a.cost_pico_usd));
+    } else {
+      metrics.usage_missing.with({model, route.route.label}).inc();
+      log::warn("usage_missing", {{"model", model}, {"route", route.route.label}});
+    }
+  };
+  return std::make_shared<providers::ModelEmbedder>(m.name, std::move(routes), std::move(observe),
+                                                    config.server.task_timeout);
+}
+
+void GatewayState::log_examples_embedded() const {
+  for (const auto& entry : task_registry->entries()) {
+    std::shared_ptr<const tasks::LoadedTask> task = entry->loaded();
+    for (const auto& v : task->variants()) {
+      if (!v.prompt || v.config == nullptr || v.config->retrieve_examples == 0) continue;
+      const prompts::EmbeddingSpend& spend = v.prompt->examples_embedding();
+      log::info("examples_embedded",
+                {{"task", task->config().name},
+                 {"variant", v.name},
+                 {"embedder", v.config->embedder},
+                 {"examples", static_cast<std::int64_t>(v.prompt->example_count())},
+                 {"requests", spend.calls},
+                 {"tokens", spend.usage.known ? boost::json::value(spend.usage.prompt_tokens)
+                                              : boost::json::value(nullptr)},
+                 {"cost_usd", core::format_usd(spend.cost_pico_usd)}});
+    }
   }
 }
 

@@ -192,6 +192,19 @@ void add_usage(VariantResult& r, const CallResult& c) {
   if (!c.answered_by.empty()) r.answered_by = c.answered_by;
 }
 
+// The input's embedding for example retrieval: its tokens are prompt tokens of this variant.
+void add_embedding(VariantResult& r, const prompts::EmbeddingSpend& e) {
+  r.cost_pico_usd += e.cost_pico_usd;
+  if (e.usage.known) {
+    r.usage.known = true;
+    r.usage.prompt_tokens += e.usage.prompt_tokens;
+    r.usage.total_tokens += e.usage.total_tokens;
+  }
+  std::string note = "examples retrieved by embeddings from " + e.route;
+  if (e.usage.known) note += " (" + std::to_string(e.usage.prompt_tokens) + " tokens)";
+  r.note += (r.note.empty() ? "" : "; ") + note;
+}
+
 // The budget counts a local model's tokens exactly (its chat template, then its tokenizer, as the
 // local provider will); a remote model's are estimated.
 prompts::TokenCounter token_counter(const ModelEntry& model, const config::VariantConfig& v) {
@@ -318,13 +331,19 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
   }
   prompts::PromptRequest request;
   if (v.retrieve_examples > 0 && v.embedder != "glove") {
-    // Retrieval embeds the input with a model, which may take a while: on the worker pool, never
-    // on this network thread.
-    auto built = std::make_shared<prompts::PromptRequest>();
+    // Retrieval embeds the input with a model, in process or through an embeddings API, which
+    // may take a while: on the worker pool, never on this network thread.
+    struct Built {
+      prompts::PromptRequest request;
+      std::string embedder_failure;  // the embedder's provider failed: not the input's fault
+    };
+    auto built = std::make_shared<Built>();
     std::function<tasks::TaskAnswer()> work = [prompt = variant.prompt, fields = input.fields,
                                                counter = token_counter(*model, v), built] {
       try {
-        *built = prompt->build(fields, counter);
+        built->request = prompt->build(fields, counter);
+      } catch (const prompts::EmbedderError& e) {
+        built->embedder_failure = e.what();
       } catch (const prompts::PromptError& e) {
         throw tasks::TaskInputError(e.what(), "input");
       }
@@ -339,7 +358,18 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
       result.client_error = pool.client_error;
       co_return result;
     }
-    request = std::move(*built);
+    if (!built->embedder_failure.empty()) {
+      // An upstream failure like the chat model's own: the task's fallbacks run.
+      result.error =
+          core::bad_gateway("variant '" + variant.name + "': " + built->embedder_failure);
+      co_return result;
+    }
+    request = std::move(built->request);
+    // The embedding call is part of what this variant cost: its tokens and money count in the
+    // variant's usage (and so in the task's response, record, cost header and metric).
+    if (const prompts::EmbeddingSpend& e = request.embedding; e.calls > 0) {
+      add_embedding(result, e);
+    }
   } else {
     try {
       request = variant.prompt->build(input.fields, token_counter(*model, v));

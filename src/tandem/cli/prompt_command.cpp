@@ -14,8 +14,10 @@
 
 #include "tandem/config/config_loader.h"
 #include "tandem/core/json_util.h"
+#include "tandem/core/money.h"
 #include "tandem/llm/backend.h"
 #include "tandem/prompts/prompt_builder.h"
+#include "tandem/providers/model_embedder.h"
 
 namespace tandem::cli {
 
@@ -142,7 +144,23 @@ int run_prompt_render(const PromptRenderOptions& options) {
   }
 
   try {
-    prompts::PromptBuilder builder(*task, *variant);
+    prompts::BuilderOptions builder_options;
+    if (variant->retrieve_examples > 0 && variant->embedder != "glove") {
+      // A remote embeddings API is called from here as the server would (the examples, then the
+      // input); a local embeddings model is loaded by `tandem serve` only.
+      const config::ModelConfig* embedder = config.find_model(variant->embedder);
+      std::vector<providers::EmbedderRoute> routes;
+      if (embedder != nullptr) routes = providers::embedder_routes(config, *embedder);
+      if (routes.empty()) {
+        return fail("variant " + variant->name + " retrieves its examples with '" +
+                    variant->embedder +
+                    "', an embeddings model served in process: only `tandem serve` loads it "
+                    "(prompt render embeds with GloVe or a remote embeddings API)");
+      }
+      builder_options.embedder =
+          std::make_shared<providers::ModelEmbedder>(variant->embedder, std::move(routes));
+    }
+    prompts::PromptBuilder builder(*task, *variant, std::move(builder_options));
     std::unique_ptr<LocalTokenCounter> local;
     std::string counted_by = "estimated: characters / 4, plus 4 per message";
     if (const auto* lm = local_model(config, *variant)) {
@@ -173,6 +191,17 @@ int run_prompt_render(const PromptRenderOptions& options) {
                          : counter             ? counter(request.messages)
                                                : prompts::estimate_tokens(request.messages);
     std::printf("\nprompt tokens: %s%zu (%s)\n", local ? "" : "~", tokens, counted_by.c_str());
+    // What the embeddings API calls cost (nothing printed for GloVe or a free embedder).
+    auto print_spend = [](const char* what, const prompts::EmbeddingSpend& spend) {
+      if (spend.calls == 0) return;
+      std::string tokens =
+          spend.usage.known ? std::to_string(spend.usage.prompt_tokens) : "unreported";
+      std::printf("embedded %s by %s: %d request(s), %s tokens, %s USD\n", what,
+                  spend.route.c_str(), spend.calls, tokens.c_str(),
+                  core::format_usd(spend.cost_pico_usd).c_str());
+    };
+    print_spend("the examples", builder.examples_embedding());
+    print_spend("the input", request.embedding);
   } catch (const std::exception& e) {
     return fail(e.what());
   }

@@ -118,9 +118,13 @@ struct VariantConfig {
   std::string system_template;          // Jinja; may be empty
   std::string user_template;            // Jinja; `template` or `template_file` (required)
   std::vector<ExampleConfig> examples;  // `examples` inline, or `examples_file` (JSONL)
-  int retrieve_examples = 0;       // > 0: the k examples nearest the input (by embedding), else all
-  std::string embedder = "glove";  // "glove" or an embeddings [models.<name>] on a local provider
-  int max_prompt_tokens = 0;       // 0: no budget; few-shot examples are trimmed first
+  int retrieve_examples = 0;  // > 0: the k examples nearest the input (by embedding), else all
+  // "glove", or an embeddings [models.<name>] (type = "embeddings") on any provider that embeds:
+  // local (in process) or OpenAI-compatible (its /embeddings API; the examples are embedded at
+  // start in batches, the input per request on the worker pool, and those tokens are charged to
+  // the request at the route's input price). Replay providers cannot embed.
+  std::string embedder = "glove";
+  int max_prompt_tokens = 0;  // 0: no budget; few-shot examples are trimmed first
   double temperature = 0.0;
   double top_p = 1.0;
   int max_tokens = 256;

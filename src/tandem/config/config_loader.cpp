@@ -652,19 +652,31 @@ void read_variant(TableReader& r, VariantConfig& v, const std::vector<ModelConfi
   r.read_int("retrieve_examples", v.retrieve_examples, 0, 64);
   r.read_string("embedder", v.embedder);
   if (v.embedder != "glove") {
-    // An embeddings model served in process: the prompt is then built on the worker pool,
-    // which may wait for the model; a remote embeddings API would need a network call per
-    // request before the LLM's (not offered).
+    // An embeddings model on any provider that serves /v1/embeddings: in process (local) or an
+    // OpenAI-compatible API. The prompt is then built on the worker pool, which waits for it.
     const ModelConfig* model = nullptr;
     for (const auto& m : models) {
       if (m.name == v.embedder) model = &m;
     }
-    bool local = model != nullptr && model->embeddings && !model->routes.empty() &&
-                 model->routes.front().provider_index < providers.size() &&
-                 providers[model->routes.front().provider_index].kind == "local";
-    if (!local) {
+    std::string problem;
+    if (model == nullptr) {
+      problem = "no [models." + v.embedder + "] is configured";
+    } else if (!model->embeddings) {
+      problem = "'" + v.embedder + "' is a chat model (an embedder needs type = \"embeddings\")";
+    } else {
+      for (const auto& route : model->routes) {
+        if (route.provider_index < providers.size() &&
+            providers[route.provider_index].kind == "replay") {
+          problem = "'" + v.embedder + "' routes to replay provider '" + route.provider +
+                    "', which has recorded chat answers only and cannot embed";
+        }
+      }
+    }
+    if (!problem.empty()) {
       r.error_at(*r.table().get("embedder"), r.qualified("embedder"),
-                 "must be \"glove\" or an embeddings [models.<name>] served by a local provider");
+                 "must be \"glove\" or an embeddings [models.<name>] served by a local or an "
+                 "OpenAI-compatible provider: " +
+                     problem);
     }
   }
   if (v.retrieve_examples > 0 && v.examples.empty()) {

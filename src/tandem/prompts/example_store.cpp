@@ -91,6 +91,14 @@ std::vector<Example> load_examples_jsonl(const std::filesystem::path& file) {
   return out;
 }
 
+std::vector<std::vector<float>> SentenceEmbedder::embed_batch(std::span<const std::string> texts,
+                                                              EmbeddingSpend*) const {
+  std::vector<std::vector<float>> out;
+  out.reserve(texts.size());
+  for (const auto& t : texts) out.push_back(embed(t));
+  return out;
+}
+
 // ---- GloVe ----
 
 GloveEmbedder::GloveEmbedder(std::shared_ptr<const datasets::WordVectors> vectors)
@@ -173,9 +181,14 @@ ExampleStore::ExampleStore(std::vector<Example> examples, std::vector<std::strin
       embedder_(std::move(embedder)) {
   if (fields_.empty()) fields_.push_back("text");
   if (!embedder_ || examples_.empty()) return;
+  std::vector<std::string> texts;
+  texts.reserve(examples_.size());
+  for (const auto& e : examples_) texts.push_back(text_of(e.input));
+  // All at once: an embedder behind an API sends them in a few large requests, not one each.
+  std::vector<std::vector<float>> vectors = unit_embeddings(texts, &load_spend_);
   std::vector<float> flat;
-  for (std::size_t i = 0; i < examples_.size(); ++i) {
-    std::vector<float> v = unit_embedding(text_of(examples_[i].input));
+  for (std::size_t i = 0; i < vectors.size(); ++i) {
+    const std::vector<float>& v = vectors[i];
     if (i == 0) {
       dim_ = v.size();
       if (dim_ == 0) throw PromptError("example store: the embedder returned an empty vector");
@@ -216,26 +229,36 @@ std::string ExampleStore::text_of(const boost::json::object& input) const {
   return out;
 }
 
-std::vector<float> ExampleStore::unit_embedding(std::string_view text) const {
-  std::vector<float> v = embedder_->embed(text);
-  double norm = 0;
-  for (float x : v) {
-    if (!std::isfinite(x)) throw PromptError("example store: the embedder returned a non-number");
-    norm += static_cast<double>(x) * x;
+std::vector<std::vector<float>> ExampleStore::unit_embeddings(std::span<const std::string> texts,
+                                                              EmbeddingSpend* spend) const {
+  std::vector<std::vector<float>> vectors = embedder_->embed_batch(texts, spend);
+  if (vectors.size() != texts.size()) {
+    throw PromptError("example store: the embedder returned " + std::to_string(vectors.size()) +
+                      " vectors for " + std::to_string(texts.size()) + " texts");
   }
-  norm = std::sqrt(norm);
-  if (norm > 0) {
-    for (float& x : v) x = static_cast<float>(x / norm);
+  for (std::vector<float>& v : vectors) {
+    double norm = 0;
+    for (float x : v) {
+      if (!std::isfinite(x)) {
+        throw PromptError("example store: the embedder returned a non-number");
+      }
+      norm += static_cast<double>(x) * x;
+    }
+    norm = std::sqrt(norm);
+    if (norm > 0) {
+      for (float& x : v) x = static_cast<float>(x / norm);
+    }
   }
-  return v;
+  return vectors;
 }
 
 std::vector<ExampleStore::Match> ExampleStore::select(const boost::json::object& input,
-                                                      std::size_t k) const {
+                                                      std::size_t k, EmbeddingSpend* spend) const {
   k = std::min(k, examples_.size());
   if (k == 0) return {};
   if (!embedder_) throw PromptError("example store: no embedder to select examples with");
-  std::vector<float> q = unit_embedding(text_of(input));
+  const std::string text = text_of(input);
+  std::vector<float> q = std::move(unit_embeddings(std::span(&text, 1), spend).front());
   if (q.size() != dim_) {
     throw PromptError("example store: the embedder returned " + std::to_string(q.size()) +
                       " dimensions for the input, " + std::to_string(dim_) + " for the examples");

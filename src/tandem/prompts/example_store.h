@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tandem/config/config.h"
+#include "tandem/core/usage.h"
 #include "tandem/prompts/prompt_error.h"
 
 namespace tandem::datasets {
@@ -40,12 +41,38 @@ std::vector<Example> examples_from_config(std::span<const config::ExampleConfig>
 // Throws PromptError "file:line: what is wrong" (invalid JSON or UTF-8, a missing or extra key).
 std::vector<Example> load_examples_jsonl(const std::filesystem::path& file);
 
+// What embedding cost where an embedder is charged for it (an embeddings API): the tokens the
+// provider reported, priced at the route that answered. Free embedders leave it empty.
+struct EmbeddingSpend {
+  core::Usage usage;  // known once some call reported its usage
+  std::int64_t cost_pico_usd = 0;
+  int calls = 0;      // requests made to the provider
+  std::string route;  // the route that answered the last of them ("provider:model")
+
+  void add(const EmbeddingSpend& other) {
+    if (other.usage.known) {
+      usage.known = true;
+      usage.prompt_tokens += other.usage.prompt_tokens;
+      usage.total_tokens += other.usage.total_tokens;
+    }
+    cost_pico_usd += other.cost_pico_usd;
+    calls += other.calls;
+    if (!other.route.empty()) route = other.route;
+  }
+};
+
 // Text -> a fixed-size vector. Implementations must be thread-safe and return the same
-// dimension for every text; the store L2-normalises what they return.
+// dimension for every text; the store L2-normalises what they return. Both calls may block
+// (a model, a network call): never call them on a network thread.
 class SentenceEmbedder {
  public:
   virtual ~SentenceEmbedder() = default;
   virtual std::vector<float> embed(std::string_view text) const = 0;
+  // Several texts, their vectors in the same order; what the calls cost is added to `spend`
+  // when it is given. This default embeds one text at a time and charges nothing; an embedder
+  // behind an API overrides it to send many texts per request.
+  virtual std::vector<std::vector<float>> embed_batch(std::span<const std::string> texts,
+                                                      EmbeddingSpend* spend) const;
 };
 
 // The mean of the GloVe vectors of a text's words (lowercased runs of letters and digits;
@@ -74,7 +101,8 @@ class ExampleStore {
 
   // `input_fields` (empty: ["text"]) are the fields whose text is embedded, in this order.
   // `embedder` may be null for a store that is never searched (select() then throws).
-  // Embeds every example now; throws PromptError when the embedder fails or its dimensions vary.
+  // Embeds every example now, in batches (embed_batch); throws PromptError when the embedder
+  // fails or its dimensions vary.
   ExampleStore(std::vector<Example> examples, std::vector<std::string> input_fields,
                std::shared_ptr<const SentenceEmbedder> embedder);
   ~ExampleStore();
@@ -84,22 +112,29 @@ class ExampleStore {
   std::size_t size() const { return examples_.size(); }
   const std::vector<Example>& examples() const { return examples_; }
   bool uses_index() const { return index_ != nullptr; }
+  // What embedding the examples at construction cost (empty for a free embedder).
+  const EmbeddingSpend& load_spend() const { return load_spend_; }
 
   // The min(k, size()) examples most similar to `input`, ordered least similar first and most
   // similar last (the last sits next to the question in a prompt). Ties keep file order.
-  std::vector<Match> select(const boost::json::object& input, std::size_t k) const;
+  // What embedding the input cost is added to `spend` when it is given.
+  std::vector<Match> select(const boost::json::object& input, std::size_t k,
+                            EmbeddingSpend* spend = nullptr) const;
 
   // The text embedded for an input: its input fields' values, one per line (strings as they
   // are, other values as JSON), absent fields skipped.
   std::string text_of(const boost::json::object& input) const;
 
  private:
-  std::vector<float> unit_embedding(std::string_view text) const;
+  // The embedder's vectors for `texts`, each checked and L2-normalised.
+  std::vector<std::vector<float>> unit_embeddings(std::span<const std::string> texts,
+                                                  EmbeddingSpend* spend) const;
 
   struct Index;
   std::vector<Example> examples_;
   std::vector<std::string> fields_;
   std::shared_ptr<const SentenceEmbedder> embedder_;
+  EmbeddingSpend load_spend_;
   std::size_t dim_ = 0;
   std::vector<float> vectors_;    // size() x dim_, unit length (exact search)
   std::unique_ptr<Index> index_;  // above kExactSearchLimit

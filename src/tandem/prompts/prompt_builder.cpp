@@ -370,7 +370,9 @@ PromptRequest PromptBuilder::build(const boost::json::object& input,
   out.response_format = s.response_format;
   std::vector<std::size_t> chosen;
   if (s.retrieve > 0) {
-    for (const auto& m : s.store->select(input, s.retrieve)) chosen.push_back(m.index);
+    for (const auto& m : s.store->select(input, s.retrieve, &out.embedding)) {
+      chosen.push_back(m.index);
+    }
   } else {
     for (std::size_t i = 0; i < s.store->size(); ++i) chosen.push_back(i);
   }
@@ -442,6 +444,9 @@ const std::optional<JsonSchema>& PromptBuilder::schema() const {
 }
 std::size_t PromptBuilder::example_count() const {
   return state_->store->size();
+}
+const EmbeddingSpend& PromptBuilder::examples_embedding() const {
+  return state_->store->load_spend();
 }
 
 }  // namespace tandem::prompts

@@ -60,6 +60,7 @@ struct PromptRequest {
   std::vector<std::size_t> examples;         // the examples used, in prompt order (store indices)
   std::size_t examples_dropped = 0;          // left out to fit max_prompt_tokens
   std::optional<std::size_t> prompt_tokens;  // as counted for the budget, when there is one
+  EmbeddingSpend embedding;  // what embedding the input for retrieval cost (an embeddings API)
 };
 
 // Tokens of a whole prompt. The caller knows the model: its tokenizer and chat template for a
@@ -120,6 +121,9 @@ class PromptBuilder {
   const std::string& what() const;                  // "task T, variant V"
   const std::optional<JsonSchema>& schema() const;  // labels: label_schema; json: the task's
   std::size_t example_count() const;
+  // What embedding the examples for retrieval cost when the builder was made (empty for GloVe
+  // and other free embedders).
+  const EmbeddingSpend& examples_embedding() const;
 
  private:
   struct State;

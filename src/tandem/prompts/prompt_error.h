@@ -11,4 +11,12 @@ class PromptError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An embedder that could not embed (its provider failed, refused or timed out). Not the input's
+// fault: a task answers it as an upstream failure and runs its fallbacks, where any other
+// PromptError at request time is a bad request.
+class EmbedderError : public PromptError {
+ public:
+  using PromptError::PromptError;
+};
+
 }  // namespace tandem::prompts

@@ -36,13 +36,13 @@ std::vector<float> LocalEmbedder::embed(std::string_view text) const {
   }
   if (!job->done()) {
     job->set_waker({});
-    throw prompts::PromptError("embedder '" + name_ + "' did not answer within " +
-                               std::to_string(timeout_.count()) + " ms");
+    throw prompts::EmbedderError("embedder '" + name_ + "' did not answer within " +
+                                 std::to_string(timeout_.count()) + " ms");
   }
   if (!job->error.empty()) {
-    throw prompts::PromptError("embedder '" + name_ + "': " + job->error);
+    throw prompts::EmbedderError("embedder '" + name_ + "': " + job->error);
   }
-  if (job->vectors.empty()) throw prompts::PromptError("embedder '" + name_ + "': no vector");
+  if (job->vectors.empty()) throw prompts::EmbedderError("embedder '" + name_ + "': no vector");
   return std::move(job->vectors.front());
 }
 

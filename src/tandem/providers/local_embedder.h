@@ -14,7 +14,8 @@ class LocalEmbedder final : public prompts::SentenceEmbedder {
  public:
   LocalEmbedder(llm::Engine& engine, std::string name,
                 std::chrono::milliseconds timeout = std::chrono::seconds(30));
-  // Throws prompts::PromptError when the model fails or takes longer than the timeout.
+  // Throws prompts::EmbedderError when the model fails or takes longer than the timeout, and
+  // prompts::PromptError for a text without tokens.
   std::vector<float> embed(std::string_view text) const override;
 
  private:

@@ -101,8 +101,8 @@ std::shared_ptr<const LoadedTask> LoadedTask::load(const config::TaskConfig& con
       if (vc.embedder != "glove") {
         auto it = options.embedders.find(vc.embedder);
         if (it == options.embedders.end()) {
-          throw std::runtime_error("variant '" + vc.name + "': no embeddings model '" +
-                                   vc.embedder + "' served in process");
+          throw std::runtime_error("variant '" + vc.name +
+                                   "': no embedder for the embeddings model '" + vc.embedder + "'");
         }
         builder_options.embedder = it->second;
       }
