@@ -128,6 +128,42 @@ TEST(Engine, ConcurrentRequestsShareBatchesAndMatchSerialRuns) {
   EXPECT_GE(batched.stats().max_batch_sequences, 2) << "requests decoded together";
 }
 
+TEST(Engine, GreedyArgmaxPicksWhatTheSamplerChainPicks) {
+  // Greedy requests take the logits' argmax without llama.cpp's sampler chain; a request that
+  // asks for logprobs keeps the chain. Both must give the same text, alone and batched.
+  Engine e(tiny_engine_config(4));
+  std::vector<std::string> prompts = {"The cat", "A quick brown fox jumps", "Numbers: 1 2 3",
+                                      "Tandem serves models"};
+  auto greedy = [&](const std::string& prompt, bool logprobs) {
+    GenerationRequest r = request(e, prompt, 24, 1);
+    r.sampling = seeded(1, 0.0f);
+    r.logprobs = logprobs;
+    return r;
+  };
+  std::vector<std::string> chain;
+  for (const auto& p : prompts) chain.push_back(wait_for(*e.generate(greedy(p, true))).text);
+  EXPECT_EQ(e.stats().greedy_tokens, 0u) << "logprobs keep the sampler chain";
+  std::uint64_t tokens = 0;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    Output out = wait_for(*e.generate(greedy(prompts[i], false)));
+    EXPECT_EQ(out.text, chain[i]) << "prompt " << i;
+    tokens += static_cast<std::uint64_t>(out.end.completion_tokens);
+  }
+  EXPECT_GT(tokens, 0u);
+  EXPECT_EQ(e.stats().greedy_tokens, tokens);
+  std::vector<std::shared_ptr<Generation>> running;
+  for (const auto& p : prompts) running.push_back(e.generate(greedy(p, false)));
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(wait_for(*running[i]).text, chain[i]) << "batched prompt " << i;
+  }
+  EXPECT_EQ(e.stats().greedy_tokens, 2 * tokens);
+  // A setting that changes logits (a repeat penalty) is not plain greedy.
+  GenerationRequest penalised = greedy(prompts[0], false);
+  penalised.sampling->penalty_repeat = 1.3f;
+  wait_for(*e.generate(std::move(penalised)));
+  EXPECT_EQ(e.stats().greedy_tokens, 2 * tokens);
+}
+
 TEST(Engine, StopSequenceEndsAndIsNotReturned) {
   Engine e(tiny_engine_config());
   auto free_run = wait_for(*e.generate(request(e, "Stop test", 30, 3)));

@@ -50,6 +50,34 @@ void check_gguf_file(const std::string& path) {
   }
 }
 
+// True when llama.cpp's sampler chain (common/sampling.cpp) can only return the argmax of the
+// logits: temperature 0 (its temperature step keeps the first highest logit alone) and nothing
+// before it that changes a logit (biases, suppressed tokens, penalties, DRY, a grammar, a
+// reasoning budget) or may drop the best token (typical-p, XTC, mirostat, adaptive-p); top-k,
+// top-p, min-p and top-n-sigma always keep it. The chain costs a copy of every logit into a
+// candidate array and a softmax over the whole vocabulary per token, on the thread that owns the
+// model while the compute threads wait, so with several sequences it is worth skipping.
+bool plain_greedy(const common_params_sampling& s, const llama_vocab* vocab) {
+  std::int32_t suppressed = 0;
+  llama_vocab_get_suppress_tokens(vocab, &suppressed);
+  bool adaptive = std::find(s.samplers.begin(), s.samplers.end(), COMMON_SAMPLER_TYPE_ADAPTIVE_P) !=
+                  s.samplers.end();
+  return s.temp <= 0 && s.dynatemp_range <= 0 && s.mirostat == 0 && !adaptive &&
+         common_grammar_value(s.grammar).empty() && !s.grammar_lazy &&
+         s.reasoning_budget_start.empty() && s.logit_bias.empty() && suppressed == 0 &&
+         s.penalty_repeat == 1 && s.penalty_freq == 0 && s.penalty_present == 0 &&
+         s.dry_multiplier <= 0 && s.typ_p >= 1 && s.xtc_probability <= 0;
+}
+
+// The first highest logit, as the chain's temperature-0 step picks it.
+llama_token argmax(const float* logits, int n) {
+  int best = 0;
+  for (int i = 1; i < n; ++i) {
+    if (logits[i] > logits[best]) best = i;
+  }
+  return static_cast<llama_token>(best);
+}
+
 }  // namespace
 
 struct Engine::Slot {
@@ -72,6 +100,7 @@ struct Engine::Slot {
   int batch_index = -1;  // where this slot's logits sit in the current batch
   int batch_tokens = 0;
   std::uint64_t admitted_at = 0;
+  bool greedy = false;  // plain_greedy: the next token is the logits' argmax
 
   // Logprobs, when the request asked for them: the grammar at the current position (the
   // sampler's own copy is not reachable), and the entries of tokens whose text is not pushed yet,
@@ -366,6 +395,8 @@ void Engine::admit(std::deque<Pending>& incoming) {
     try {
       // Throws for a grammar that does not parse, or one the generation prompt cannot enter.
       slot.sampler = common_sampler_init(model_, *slot.request.sampling);
+      // Logprobs read the chain's candidates: those requests keep the whole chain.
+      slot.greedy = plain_greedy(*slot.request.sampling, vocab()) && !slot.request.logprobs;
       if (slot.sampler != nullptr && slot.request.logprobs) {
         slot.grammar = GrammarTracker::make(vocab(), *slot.request.sampling);
       }
@@ -500,21 +531,28 @@ bool Engine::step() {
     Slot& slot = *slots_[static_cast<std::size_t>(batch.seq_id[i][0])];
     slot.cache.push_back(batch.token[i]);
   }
-  std::uint64_t prompt_decoded = 0, generated = 0;
+  std::uint64_t prompt_decoded = 0, generated = 0, greedy = 0;
   for (Slot* slot : in_batch) {
     slot->compute_seconds += seconds * slot->batch_tokens / total_tokens;
     if (!slot->has_next) prompt_decoded += static_cast<std::uint64_t>(slot->batch_tokens);
     if (slot->batch_index >= 0) ++generated;  // each of these samples one token below
+    if (slot->batch_index >= 0 && slot->greedy) ++greedy;
   }
   {
     // Counted before any of these requests can end and be answered.
     std::lock_guard lock(mutex_);
     stats_.prompt_tokens_decoded += prompt_decoded;
     stats_.generated_tokens += generated;
+    stats_.greedy_tokens += greedy;
   }
   for (Slot* slot : in_batch) {
     if (slot->batch_index < 0) continue;  // a prompt chunk that did not reach the end
-    llama_token token = common_sampler_sample(slot->sampler, ctx_, slot->batch_index);
+    llama_token token = 0;
+    if (slot->greedy) {
+      token = argmax(llama_get_logits_ith(ctx_, slot->batch_index), n_vocab());
+    } else {
+      token = common_sampler_sample(slot->sampler, ctx_, slot->batch_index);
+    }
     common_sampler_accept(slot->sampler, token, true);
     ++slot->generated;
     if (llama_vocab_is_eog(vocab(), token)) {

@@ -88,9 +88,10 @@ struct EngineStats {
   std::uint64_t prompt_tokens_decoded = 0;  // after prefix reuse
   std::uint64_t prompt_tokens_cached = 0;
   std::uint64_t generated_tokens = 0;
-  int max_batch_sequences = 0;  // most sequences seen together in one decode
-  int active_sequences = 0;     // now
-  int queued_requests = 0;      // now: waiting for a free sequence slot
+  std::uint64_t greedy_tokens = 0;  // of those, picked as the logits' argmax (see plain_greedy)
+  int max_batch_sequences = 0;      // most sequences seen together in one decode
+  int active_sequences = 0;         // now
+  int queued_requests = 0;          // now: waiting for a free sequence slot
 };
 
 class Engine {
