@@ -308,6 +308,20 @@ void Engine::run() {
       std::unique_lock lock(mutex_);
       if (!busy) {
         wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !embed_queue_.empty(); });
+        // Requests sent together (a client's concurrent calls) start in one batch: an idle
+        // engine gives the next arrival up to 1 ms, 10 ms in all, before its first step. Else
+        // the first prompt is decoded alone and the others wait for that whole step, and then
+        // for the step that decodes their prompts while the first generates one token.
+        auto last = std::chrono::steady_clock::now();
+        const auto limit = last + std::chrono::milliseconds(10);
+        while (!stopping_ && !queue_.empty() && queue_.size() < slots_.size()) {
+          std::size_t seen = queue_.size();
+          auto until = std::min(limit, last + std::chrono::milliseconds(1));
+          if (!wake_.wait_until(lock, until, [&] { return stopping_ || queue_.size() > seen; })) {
+            break;
+          }
+          last = std::chrono::steady_clock::now();
+        }
       }
       if (stopping_) break;
       while (!queue_.empty()) {
