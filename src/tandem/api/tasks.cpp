@@ -64,14 +64,24 @@ struct RunOutcome {
   std::string router_detail;     // the router's predictions, for the route
   bool below_threshold = false;  // every stage was unsure; the last answer stands
   std::optional<core::ApiError> error;
+  // The learned router's P(correct) per model for this input: predicted once, when first needed
+  // (the router policy's pick, or a stage whose confidence is the router's).
+  std::optional<std::vector<double>> router_p;
 };
 
+const std::vector<double>& router_predictions(const tasks::LoadedTask& task,
+                                              const tasks::TaskInput& input, RunOutcome& run) {
+  if (!run.router_p) {
+    const auto* text = std::get_if<tasks::TextInput>(&input);
+    run.router_p = task.router()->predict(text ? std::string_view(text->text) : "");
+  }
+  return *run.router_p;
+}
+
 // The router's pick among the policy's candidates, and its reasons in words.
-std::size_t router_pick(const tasks::LoadedTask& task, const tasks::TaskInput& input,
+std::size_t router_pick(const tasks::LoadedTask& task, const std::vector<double>& p_all,
                         std::string& detail) {
   const routing::RouterModel& router = *task.router();
-  const auto* text = std::get_if<tasks::TextInput>(&input);
-  std::vector<double> p_all = router.predict(text ? std::string_view(text->text) : "");
   std::vector<double> p, costs;
   for (const auto& variant : task.policy().variants) {
     std::size_t column = task.router_column(variant).value();  // checked at load
@@ -301,13 +311,10 @@ struct TaskCancel {
 // stages of this request answered, each weighed by its own prior (routing::agreement_confidence),
 // exactly as `tandem eval --task` computes it when it fits the cascade's thresholds. Stages that
 // failed, fell back or are unknown to the router say nothing.
-std::optional<double> agreement_with_earlier(const tasks::LoadedTask& task,
-                                             const tasks::TaskInput& input,
-                                             const std::vector<Step>& earlier,
-                                             const VariantResult& mine) {
-  const std::vector<std::string>& labels = task.config().labels;
-  auto column = task.router_column(mine.variant);
-  if (task.router() == nullptr || !column || labels.size() < 2) return mine.confidence;
+double agreement_with_earlier(const tasks::LoadedTask& task, const std::vector<double>& p_all,
+                              const std::vector<Step>& earlier, const VariantResult& mine,
+                              std::size_t column) {
+  const std::vector<std::string>& labels = task.config().labels;  // >= 2: checked by the config
   auto label_of = [&labels](const VariantResult& r) -> std::optional<std::size_t> {
     const json::value* l = r.output.if_contains("label");
     if (l == nullptr || !l->is_string()) return std::nullopt;
@@ -315,8 +322,6 @@ std::optional<double> agreement_with_earlier(const tasks::LoadedTask& task,
     if (at == labels.end()) return std::nullopt;
     return static_cast<std::size_t>(at - labels.begin());
   };
-  const auto* text = std::get_if<tasks::TextInput>(&input);
-  std::vector<double> p_all = task.router()->predict(text ? std::string_view(text->text) : "");
   std::vector<std::optional<std::size_t>> said;
   std::vector<double> prior;
   for (const Step& s : earlier) {
@@ -326,7 +331,7 @@ std::optional<double> agreement_with_earlier(const tasks::LoadedTask& task,
     prior.push_back(p_all.at(*c));
   }
   said.push_back(label_of(mine));
-  prior.push_back(p_all.at(*column));
+  prior.push_back(p_all.at(column));
   return routing::agreement_confidence(said, prior, labels.size());
 }
 
@@ -342,10 +347,18 @@ http::Task<void> run_plan(WorkerContext& worker, const tasks::LoadedTask& task,
     step.threshold = threshold;
     step.fallback = fallback;
     const tasks::LoadedVariant* variant = task.find(name);
-    step.result = co_await run_variant(worker, task, *variant, input, deadline, cancel);
-    if (step.result.ok && !fallback && variant->config != nullptr &&
-        variant->config->confidence == "router_agreement") {
-      step.result.confidence = agreement_with_earlier(task, *input, run.steps, step.result);
+    step.result = co_await run_variant(worker, *variant, input, deadline, cancel);
+    const std::string confidence = variant->config != nullptr ? variant->config->confidence : "";
+    if (step.result.ok && (confidence == "router" || confidence == "router_agreement")) {
+      // The router's P(correct) for this variant on this input, as offline evaluation fits it;
+      // with router_agreement (as a cascade stage) combined with the earlier stages' answers.
+      if (auto column = task.router_column(name)) {
+        const std::vector<double>& p = router_predictions(task, *input, run);
+        step.result.confidence =
+            confidence == "router_agreement" && !fallback
+                ? agreement_with_earlier(task, p, run.steps, step.result, *column)
+                : p.at(*column);
+      }
     }
     const VariantResult& r = step.result;
     step.accepted = r.ok && (!threshold || (r.confidence && *r.confidence >= *threshold));
@@ -490,7 +503,9 @@ http::Task<void> serve_task(WorkerContext& worker, const http::Request& request,
   std::string language_note = detect_language(state, config, *input, context);
   routing::RouterPick pick;
   if (task->router() != nullptr && task->policy().kind == "router") {
-    pick = [&] { return router_pick(*task, *input, run.router_detail); };
+    pick = [&] {
+      return router_pick(*task, router_predictions(*task, *input, run), run.router_detail);
+    };
   }
   run.plan =
       routing::plan_route(config.name, config.rules, task->policy(), context, unit_random(), pick);

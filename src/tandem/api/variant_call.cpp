@@ -192,6 +192,11 @@ void add_usage(VariantResult& r, const CallResult& c) {
   if (!c.answered_by.empty()) r.answered_by = c.answered_by;
 }
 
+// Notes accumulate: a retry, missing logprobs, dropped examples and retrieval may all apply.
+void add_note(VariantResult& r, const std::string& note) {
+  r.note += (r.note.empty() ? "" : "; ") + note;
+}
+
 // The input's embedding for example retrieval: its tokens are prompt tokens of this variant.
 void add_embedding(VariantResult& r, const prompts::EmbeddingSpend& e) {
   r.cost_pico_usd += e.cost_pico_usd;
@@ -202,7 +207,7 @@ void add_embedding(VariantResult& r, const prompts::EmbeddingSpend& e) {
   }
   std::string note = "examples retrieved by embeddings from " + e.route;
   if (e.usage.known) note += " (" + std::to_string(e.usage.prompt_tokens) + " tokens)";
-  r.note += (r.note.empty() ? "" : "; ") + note;
+  add_note(r, note);
 }
 
 // The budget counts a local model's tokens exactly (its chat template, then its tokenizer, as the
@@ -319,8 +324,7 @@ http::Task<void> one_sample(WorkerContext& worker, const ModelEntry& model,
   if (--*remaining == 0) wake();
 }
 
-http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask& task,
-                                  const tasks::LoadedVariant& variant,
+http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedVariant& variant,
                                   const tasks::TextInput& input, http::CancelSignal* cancel) {
   VariantResult result;
   const config::VariantConfig& v = *variant.config;
@@ -420,23 +424,13 @@ http::Task<VariantResult> run_llm(WorkerContext& worker, const tasks::LoadedTask
   result.ok = true;
   result.output = std::move(final_answer.output);
   result.confidence = final_answer.confidence;
-  if (v.confidence == "router" || v.confidence == "router_agreement") {
-    // The router's P(correct) for this variant on this input, as offline evaluation fits it
-    // (router_agreement: the prior that the cascade then combines with earlier answers).
-    if (auto column = task.router_column(variant.name)) {
-      result.confidence = task.router()->predict(input.text).at(*column);
-    }
-  }
-  auto add_note = [&result](const std::string& note) {
-    result.note += (result.note.empty() ? "" : "; ") + note;
-  };
-  if (final_answer.retried) add_note("retried once after a reply that broke the contract");
+  if (final_answer.retried) add_note(result, "retried once after a reply that broke the contract");
   if (v.confidence == "logprobs" && !result.confidence) {
-    add_note("the provider gave no token probabilities: no confidence");
+    add_note(result, "the provider gave no token probabilities: no confidence");
   }
   if (request.examples_dropped > 0) {
-    add_note(std::to_string(request.examples_dropped) +
-             " few-shot examples dropped to fit max_prompt_tokens");
+    add_note(result, std::to_string(request.examples_dropped) +
+                         " few-shot examples dropped to fit max_prompt_tokens");
   }
   co_return result;
 }
@@ -516,8 +510,7 @@ http::Task<PoolOutcome> run_on_pool(WorkerContext& worker, std::function<tasks::
   co_return std::move(job->outcome);
 }
 
-http::Task<VariantResult> run_variant(WorkerContext& worker, const tasks::LoadedTask& task,
-                                      const tasks::LoadedVariant& variant,
+http::Task<VariantResult> run_variant(WorkerContext& worker, const tasks::LoadedVariant& variant,
                                       std::shared_ptr<const tasks::TaskInput> input,
                                       http::Clock::time_point deadline,
                                       http::CancelSignal* cancel) {
@@ -543,7 +536,7 @@ http::Task<VariantResult> run_variant(WorkerContext& worker, const tasks::Loaded
     if (text == nullptr) {
       result.error = core::internal_error("llm variants take text input");
     } else {
-      result = co_await run_llm(worker, task, variant, *text, cancel);
+      result = co_await run_llm(worker, variant, *text, cancel);
     }
   }
   result.variant = variant.name;

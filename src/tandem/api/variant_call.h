@@ -56,8 +56,7 @@ http::Task<PoolOutcome> run_on_pool(WorkerContext& worker, std::function<tasks::
 // `cancel` is cancelled by the client leaving or by the task's deadline.
 // The input is shared: a tailored model may still be running on a worker when the request
 // stops waiting for it.
-http::Task<VariantResult> run_variant(WorkerContext& worker, const tasks::LoadedTask& task,
-                                      const tasks::LoadedVariant& variant,
+http::Task<VariantResult> run_variant(WorkerContext& worker, const tasks::LoadedVariant& variant,
                                       std::shared_ptr<const tasks::TaskInput> input,
                                       http::Clock::time_point deadline, http::CancelSignal* cancel);
 
