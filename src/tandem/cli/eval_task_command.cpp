@@ -118,6 +118,9 @@ class RuleReplay {
   RuleReplay(const config::Config& cfg, const config::TaskConfig& task,
              const std::string& context_json, const datasets::RecordedSet& set)
       : task_(task), context_json_(context_json.empty() ? "{}" : context_json) {
+    boost::system::error_code ec;
+    context_ = boost::json::parse(context_json_, ec);
+    if (ec || !context_.is_object()) throw EvalError("--context must be a JSON object");
     if (task.rules.empty()) {
       if (!context_json.empty()) std::printf("(--context: the task has no rules to apply it to)\n");
       return;
@@ -219,11 +222,8 @@ class RuleReplay {
   // The request the gateway would get: {"input": prompt, "context": --context}, parsed by the
   // same code, so input size and context fields mean what they mean there.
   core::RequestContext context_of(const std::string& prompt) const {
-    boost::system::error_code ec;
-    boost::json::value ctx = boost::json::parse(context_json_, ec);
-    if (ec || !ctx.is_object()) throw EvalError("--context must be a JSON object");
     const std::string body =
-        boost::json::serialize(boost::json::object{{"input", prompt}, {"context", ctx}});
+        boost::json::serialize(boost::json::object{{"input", prompt}, {"context", context_}});
     core::RequestContext context;
     auto parsed = tasks::parse_task_input(task_, "application/json", body, 64, &context);
     if (const auto* e = std::get_if<core::ApiError>(&parsed)) {
@@ -237,7 +237,8 @@ class RuleReplay {
   }
 
   const config::TaskConfig& task_;
-  std::string context_json_;
+  std::string context_json_;  // as given, for the report
+  boost::json::value context_;
   std::vector<Rule> rules_;
   std::unique_ptr<models::text::LanguageId> language_id_;
 };
