@@ -100,13 +100,7 @@ std::shared_ptr<const prompts::SentenceEmbedder> GatewayState::make_embedder(
     route.series.attempts_ok.inc();
     route.series.model_duration.observe(a.seconds);
     if (route.local_provider != nullptr) return;  // counted by the engine's own metrics
-    if (a.usage.known) {
-      route.series.prompt_tokens.inc(static_cast<std::uint64_t>(a.usage.prompt_tokens));
-      route.series.cost.inc(static_cast<std::uint64_t>(a.cost_pico_usd));
-    } else {
-      metrics.usage_missing.with({model, route.route.label}).inc();
-      log::warn("usage_missing", {{"model", model}, {"route", route.route.label}});
-    }
+    record_route_usage(*this, model, route, a.usage, a.cost_pico_usd);
   };
   return std::make_shared<providers::ModelEmbedder>(m.name, std::move(routes), std::move(observe),
                                                     config.server.task_timeout);

@@ -52,21 +52,25 @@ http::Task<std::optional<Failure>> read_json_answer(http::UpstreamResponse& resp
   co_return inspect_answer(body, response.status(), chat, usage);
 }
 
+void record_route_usage(GatewayState& state, std::string_view model, const RouteState& route,
+                        const core::Usage& usage, std::int64_t cost_pico_usd) {
+  const RouteSeries& series = route.series;
+  if (usage.known) {
+    series.prompt_tokens.inc(static_cast<std::uint64_t>(usage.prompt_tokens));
+    series.completion_tokens.inc(static_cast<std::uint64_t>(usage.completion_tokens));
+    series.cost.inc(static_cast<std::uint64_t>(cost_pico_usd));
+  } else {
+    state.metrics.usage_missing.with({model, route.route.label}).inc();
+    log::warn("usage_missing", {{"model", model}, {"route", route.route.label}});
+  }
+}
+
 void record_model_call(GatewayState& state, std::string_view model, const ChainResult& chain,
                        const ledger::Charge& charge, http::Clock::time_point started) {
-  const RouteSeries& series = chain.route->series;
-  series.model_duration.observe(
+  chain.route->series.model_duration.observe(
       std::chrono::duration<double>(http::Clock::now() - started).count());
   if (chain.route_index > 0) state.metrics.fallbacks.with({model}).inc();
-  if (charge.usage.known) {
-    series.prompt_tokens.inc(static_cast<std::uint64_t>(charge.usage.prompt_tokens));
-    series.completion_tokens.inc(static_cast<std::uint64_t>(charge.usage.completion_tokens));
-    series.cost.inc(static_cast<std::uint64_t>(charge.cost_pico_usd));
-  } else {
-    const std::string& label = chain.route->route.label;
-    state.metrics.usage_missing.with({model, label}).inc();
-    log::warn("usage_missing", {{"model", model}, {"route", label}});
-  }
+  record_route_usage(state, model, *chain.route, charge.usage, charge.cost_pico_usd);
 }
 
 http::Headers cost_headers(const ledger::Charge& charge) {

@@ -23,6 +23,10 @@ http::Task<std::optional<routing::Failure>> read_json_answer(http::UpstreamRespo
                                                              bool chat, std::string& body,
                                                              core::Usage& usage);
 
+// Counts an answer's tokens and cost on its route, or that the upstream reported no usage.
+void record_route_usage(GatewayState& state, std::string_view model, const RouteState& route,
+                        const core::Usage& usage, std::int64_t cost_pico_usd);
+
 // Counts tokens, cost, fallbacks and latency for a call answered by `chain.route`.
 void record_model_call(GatewayState& state, std::string_view model, const ChainResult& chain,
                        const ledger::Charge& charge, http::Clock::time_point started);
