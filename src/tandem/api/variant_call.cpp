@@ -80,19 +80,6 @@ struct ChatCall {
   json::value local_response_format;  // null: every route gets the body's response_format
 };
 
-// A label alone, as a JSON string ("positive"), where the label object ({"label": "positive"})
-// costs a local model several more grammar-constrained decode steps for the same answer. Remote
-// structured-output APIs need an object at the top, so they keep the label object; the answer
-// check takes both.
-json::value bare_label_format(const std::vector<std::string>& labels) {
-  json::array names;
-  for (const auto& l : labels) names.push_back(json::string(l));
-  json::object schema{{"type", "string"}, {"enum", std::move(names)}};
-  return json::object{
-      {"type", "json_schema"},
-      {"json_schema", json::object{{"name", "label"}, {"strict", true}, {"schema", schema}}}};
-}
-
 json::object chat_body(const config::VariantConfig& v, const std::vector<prompts::ChatMessage>& m,
                        const json::value& response_format, std::int64_t seed_offset) {
   json::object body;
@@ -247,9 +234,7 @@ http::Task<Answer> one_answer(WorkerContext& worker, const ModelEntry& model,
   const config::VariantConfig& v = *variant.config;
   std::vector<prompts::ChatMessage> messages = request.messages;
   json::value local_format;
-  if (variant.prompt->contract() == "labels" && !request.response_format.is_null()) {
-    local_format = bare_label_format(variant.prompt->labels());
-  }
+  if (!request.response_format.is_null()) local_format = variant.prompt->local_response_format();
   CallResult call;
   prompts::AnswerCheck check;
   // Twice at most: an invalid reply is retried once, with the reason (models often fix a reply

@@ -191,6 +191,15 @@ std::vector<ChatMessage> retry_messages(std::span<const ChatMessage> messages,
   return out;
 }
 
+// OpenAI's response_format for a JSON schema.
+boost::json::object json_schema_format(std::string_view name, boost::json::value schema,
+                                       bool strict) {
+  boost::json::object wrapper{{"name", name}};
+  if (strict) wrapper["strict"] = true;
+  wrapper["schema"] = std::move(schema);
+  return boost::json::object{{"type", "json_schema"}, {"json_schema", std::move(wrapper)}};
+}
+
 struct PromptBuilder::State {
   std::string what;
   std::string task;
@@ -199,6 +208,7 @@ struct PromptBuilder::State {
   std::optional<JsonSchema> schema;
   std::string schema_text;  // the `schema` template variable
   boost::json::value response_format;
+  boost::json::value local_response_format;  // labels: the bare label (see the header)
   std::optional<PromptTemplate> system;
   std::optional<PromptTemplate> user;
   bool examples_in_template = false;
@@ -292,9 +302,11 @@ PromptBuilder::PromptBuilder(const config::TaskConfig& task, const config::Varia
     boost::json::value ls = label_schema(s.labels);
     s.schema = JsonSchema::from_json(ls);
     s.schema_text = boost::json::serialize(ls);
-    s.response_format = boost::json::object{
-        {"type", "json_schema"},
-        {"json_schema", boost::json::object{{"name", "label"}, {"strict", true}, {"schema", ls}}}};
+    s.response_format = json_schema_format("label", ls, true);
+    boost::json::array names;
+    for (const auto& l : s.labels) names.push_back(boost::json::string(l));
+    s.local_response_format = json_schema_format(
+        "label", boost::json::object{{"type", "string"}, {"enum", std::move(names)}}, true);
   } else if (s.contract == "json") {
     if (task.schema_json.empty()) throw PromptError(s.what + ": a json task needs a schema");
     try {
@@ -308,10 +320,7 @@ PromptBuilder::PromptBuilder(const config::TaskConfig& task, const config::Varia
                         "top level), as structured-output APIs require");
     }
     s.schema_text = boost::json::serialize(s.schema->json());
-    s.response_format = boost::json::object{
-        {"type", "json_schema"},
-        {"json_schema",
-         boost::json::object{{"name", schema_name(task.name)}, {"schema", s.schema->json()}}}};
+    s.response_format = json_schema_format(schema_name(task.name), s.schema->json(), false);
   } else if (s.contract != "text") {
     throw PromptError(s.what + ": an llm variant answers a labels, json or text task, not '" +
                       s.contract + "'");
@@ -433,8 +442,8 @@ AnswerCheck PromptBuilder::parse_answer(std::string_view reply_text) const {
 const std::string& PromptBuilder::contract() const {
   return state_->contract;
 }
-const std::vector<std::string>& PromptBuilder::labels() const {
-  return state_->labels;
+const boost::json::value& PromptBuilder::local_response_format() const {
+  return state_->local_response_format;
 }
 const std::string& PromptBuilder::what() const {
   return state_->what;

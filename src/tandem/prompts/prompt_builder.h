@@ -117,7 +117,12 @@ class PromptBuilder {
   AnswerCheck parse_answer(std::string_view reply_text) const;
 
   const std::string& contract() const;
-  const std::vector<std::string>& labels() const;   // the labels task's label set
+  // For a labels task, what local models are asked for instead of response_format: the label
+  // alone as a JSON string ("positive"). The label object ({"label": "positive"}) costs a local
+  // model several more grammar-constrained decode steps for the same answer; remote
+  // structured-output APIs need an object at the top, so they keep it. parse_answer takes both.
+  // Null for other tasks.
+  const boost::json::value& local_response_format() const;
   const std::string& what() const;                  // "task T, variant V"
   const std::optional<JsonSchema>& schema() const;  // labels: label_schema; json: the task's
   std::size_t example_count() const;
