@@ -128,6 +128,30 @@ TEST(Engine, ConcurrentRequestsShareBatchesAndMatchSerialRuns) {
   EXPECT_GE(batched.stats().max_batch_sequences, 2) << "requests decoded together";
 }
 
+TEST(Engine, RequestsArrivingInABurstStartInOneStep) {
+  // A client's concurrent calls reach the engine one by one, each after the network thread has
+  // prepared it. An idle engine waits for the burst (llm/start_window.h) instead of decoding the
+  // first prompt alone. The gap here is wide so that a loaded machine cannot break the burst.
+  auto config = tiny_engine_config(4);
+  config.start_gap_ms = 500;
+  config.start_max_ms = 5000;
+  Engine e(config);
+  std::vector<std::shared_ptr<Generation>> running;
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    running.push_back(e.generate(request(e, "Burst " + std::to_string(i), 8, 40 + i)));
+  }
+  for (auto& g : running) EXPECT_EQ(wait_for(*g).end.completion_tokens, 8);
+  EXPECT_EQ(e.stats().max_start_sequences, 4) << "all four started in the engine's first step";
+
+  // Without a window each request that finds the engine idle starts alone.
+  config.start_gap_ms = 0;
+  Engine alone(config);
+  auto first = alone.generate(request(alone, "Alone", 8, 1));
+  wait_for(*first);
+  EXPECT_EQ(alone.stats().max_start_sequences, 1);
+}
+
 TEST(Engine, GreedyArgmaxPicksWhatTheSamplerChainPicks) {
   // Greedy requests take the logits' argmax without llama.cpp's sampler chain; a request that
   // asks for logprobs keeps the chain. Both must give the same text, alone and batched.

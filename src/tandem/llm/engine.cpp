@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "tandem/llm/backend.h"
+#include "tandem/llm/start_window.h"
 #include "tandem/llm/utf8.h"
 #include "tandem/log/logger.h"
 
@@ -299,6 +300,21 @@ EngineStats Engine::stats() const {
   return s;
 }
 
+void Engine::wait_for_burst(std::unique_lock<std::mutex>& lock) {
+  auto first = std::chrono::steady_clock::now();
+  auto last = first;
+  while (!stopping_ && !queue_.empty() && queue_.size() < slots_.size()) {
+    std::size_t tokens = 0;
+    for (const auto& pending : queue_) tokens += pending.request.prompt.size();
+    StartWindow window =
+        start_window(tokens, seconds_per_prompt_token_, config_.start_gap_ms, config_.start_max_ms);
+    auto until = std::min(first + window.budget, last + window.gap);
+    std::size_t seen = queue_.size();
+    if (!wake_.wait_until(lock, until, [&] { return stopping_ || queue_.size() > seen; })) return;
+    last = std::chrono::steady_clock::now();
+  }
+}
+
 void Engine::run() {
   std::deque<Pending> incoming;
   while (true) {
@@ -308,20 +324,7 @@ void Engine::run() {
       std::unique_lock lock(mutex_);
       if (!busy) {
         wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !embed_queue_.empty(); });
-        // Requests sent together (a client's concurrent calls) start in one batch: an idle
-        // engine gives the next arrival up to 1 ms, 10 ms in all, before its first step. Else
-        // the first prompt is decoded alone and the others wait for that whole step, and then
-        // for the step that decodes their prompts while the first generates one token.
-        auto last = std::chrono::steady_clock::now();
-        const auto limit = last + std::chrono::milliseconds(10);
-        while (!stopping_ && !queue_.empty() && queue_.size() < slots_.size()) {
-          std::size_t seen = queue_.size();
-          auto until = std::min(limit, last + std::chrono::milliseconds(1));
-          if (!wake_.wait_until(lock, until, [&] { return stopping_ || queue_.size() > seen; })) {
-            break;
-          }
-          last = std::chrono::steady_clock::now();
-        }
+        wait_for_burst(lock);
       }
       if (stopping_) break;
       while (!queue_.empty()) {
@@ -338,6 +341,12 @@ void Engine::run() {
       job->complete();
     }
     admit(incoming);
+    if (!busy) {
+      int started = static_cast<int>(
+          std::count_if(slots_.begin(), slots_.end(), [](auto& s) { return s->busy; }));
+      std::lock_guard lock(mutex_);
+      stats_.max_start_sequences = std::max(stats_.max_start_sequences, started);
+    }
     if (!incoming.empty()) {
       // No free slot: they wait, in order, ahead of later arrivals.
       std::lock_guard lock(mutex_);
@@ -551,6 +560,16 @@ bool Engine::step() {
     if (!slot->has_next) prompt_decoded += static_cast<std::uint64_t>(slot->batch_tokens);
     if (slot->batch_index >= 0) ++generated;  // each of these samples one token below
     if (slot->batch_index >= 0 && slot->greedy) ++greedy;
+  }
+  if (prompt_decoded > 0) {
+    // What a prompt token costs, for the start window: steps of one token per sequence cost
+    // mostly the weights' reading, so only steps that are mostly prompt are measured.
+    if (prompt_decoded * 2 >= static_cast<std::uint64_t>(total_tokens)) {
+      double per_token = seconds / static_cast<double>(total_tokens);
+      seconds_per_prompt_token_ = seconds_per_prompt_token_ > 0
+                                      ? 0.8 * seconds_per_prompt_token_ + 0.2 * per_token
+                                      : per_token;
+    }
   }
   {
     // Counted before any of these requests can end and be answered.

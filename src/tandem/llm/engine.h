@@ -43,6 +43,9 @@ struct EngineConfig {
   int gpu_layers = 0;  // layers offloaded to a GPU backend, where the build has one
   bool embeddings = false;
   std::vector<LoraConfig> loras;
+  // An idle engine's wait for a burst of requests before its first step (llm/start_window.h).
+  double start_gap_ms = 10;
+  double start_max_ms = 40;
 };
 
 // A model file that cannot be used: missing, not GGUF, or rejected by llama.cpp.
@@ -90,6 +93,7 @@ struct EngineStats {
   std::uint64_t generated_tokens = 0;
   std::uint64_t greedy_tokens = 0;  // of those, picked as the logits' argmax (see plain_greedy)
   int max_batch_sequences = 0;      // most sequences seen together in one decode
+  int max_start_sequences = 0;      // most sequences an idle engine started with in one step
   int active_sequences = 0;         // now
   int queued_requests = 0;          // now: waiting for a free sequence slot
 };
@@ -125,6 +129,7 @@ class Engine {
   };
 
   void run();
+  void wait_for_burst(std::unique_lock<std::mutex>& lock);
   void admit(std::deque<Pending>& incoming);
   bool step();
   void run_embeddings(EmbeddingJob& job);
@@ -141,6 +146,7 @@ class Engine {
   int active_lora_ = -2;  // what the context has set; -2: not set yet
   std::uint64_t admissions_ = 0;
   std::uint64_t lora_turn_ = 0;
+  double seconds_per_prompt_token_ = 0;  // measured on steps that decode prompts; 0: not yet
 
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<llama_batch> batch_;  // reused by every step
