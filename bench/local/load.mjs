@@ -355,39 +355,49 @@ async function main() {
       `${p.cachedTokens.toFixed(1)} cached, TTFT ${p.ttftMs.toFixed(0)} ms (server compute ${p.computeMs.toFixed(0)} ms)`);
   }
 
-  // Generation: waves of S concurrent streams.
+  // Generation: waves of S concurrent streams. A round gives each server one wave of every size
+  // in a row (the order of the servers flips every round), so a server's one-stream and
+  // many-stream waves are measured less than a minute apart: the machine's speed drifts (on a shared
+  // VM by 30% within minutes), and a scaling taken from waves far apart measures the drift.
+  const wave = async (t, s) => {
+    const rs = await Promise.all(Array.from({ length: s }, () => chat(t, words(args.shortWords), args.genTokens)));
+    const firstFirst = Math.min(...rs.map((r) => r.first));
+    const lastEnd = Math.max(...rs.map((r) => r.end));
+    const waveStart = Math.min(...rs.map((r) => r.start));
+    const after = rs.reduce((a, r) => a + Math.max(0, r.completionTokens - 1), 0);
+    const total = rs.reduce((a, r) => a + r.completionTokens, 0);
+    const w = {
+      aggTps: after / ((lastEnd - firstFirst) / 1000),
+      // end to end: every completion token over the wave's whole wall time (prompts included)
+      e2eTps: total / ((lastEnd - waveStart) / 1000),
+      wallMs: lastEnd - waveStart,
+      streams: [],
+    };
+    for (const r of rs) {
+      const dt = (r.end - r.first) / 1000;
+      w.streams.push({
+        ttftMs: r.first - r.start,
+        completionTokens: r.completionTokens,
+        promptTokens: r.promptTokens,
+        finishReason: r.finishReason,
+        tps: r.completionTokens > 1 && dt > 0 ? (r.completionTokens - 1) / dt : NaN,
+        computeMs: r.computeMs,
+        wallMs: r.end - r.start,
+      });
+    }
+    return w;
+  };
+  const gen = new Map(args.targets.map((t) => [t, new Map(args.streams.map((s) => [s, []]))]));
+  for (let i = 0; i < args.repeats; i++) {
+    const order = i % 2 ? [...args.targets].reverse() : args.targets;
+    for (const t of order) {
+      for (const s of args.streams) gen.get(t).get(s).push(await sample(t, `gen x${s}`, (x) => wave(x, s)));
+    }
+  }
   for (const t of args.targets) t.result.gen = {};
   for (const s of args.streams) {
-    const all = await alternate(`gen x${s}`, async (t) => {
-      const rs = await Promise.all(Array.from({ length: s }, () => chat(t, words(args.shortWords), args.genTokens)));
-      const firstFirst = Math.min(...rs.map((r) => r.first));
-      const lastEnd = Math.max(...rs.map((r) => r.end));
-      const waveStart = Math.min(...rs.map((r) => r.start));
-      const after = rs.reduce((a, r) => a + Math.max(0, r.completionTokens - 1), 0);
-      const total = rs.reduce((a, r) => a + r.completionTokens, 0);
-      const wave = {
-        aggTps: after / ((lastEnd - firstFirst) / 1000),
-        // end to end: every completion token over the wave's whole wall time (prompts included)
-        e2eTps: total / ((lastEnd - waveStart) / 1000),
-        wallMs: lastEnd - waveStart,
-        streams: [],
-      };
-      for (const r of rs) {
-        const dt = (r.end - r.first) / 1000;
-        wave.streams.push({
-          ttftMs: r.first - r.start,
-          completionTokens: r.completionTokens,
-          promptTokens: r.promptTokens,
-          finishReason: r.finishReason,
-          tps: r.completionTokens > 1 && dt > 0 ? (r.completionTokens - 1) / dt : NaN,
-          computeMs: r.computeMs,
-          wallMs: r.end - r.start,
-        });
-      }
-      return wave;
-    });
     for (const t of args.targets) {
-      const waves = all.get(t);
+      const waves = gen.get(t).get(s);
       const streams = waves.flatMap((w) => w.streams);
       const ttfts = streams.map((x) => x.ttftMs);
       const g = {
@@ -412,6 +422,16 @@ async function main() {
         `per stream ${g.perStreamTps.toFixed(1)} tok/s, TTFT p50 ${g.ttftP50Ms.toFixed(0)} ms p99 ${g.ttftP99Ms.toFixed(0)} ms, ` +
         `completion tokens mean ${g.completionTokensMean.toFixed(1)} (early stops ${g.earlyStops}/${g.requests}), ` +
         `server compute ${g.computeMs.toFixed(0)} of ${g.wallMs.toFixed(0)} ms per request`);
+    }
+  }
+  // Scaling per round: the largest wave's aggregate over the one-stream wave of the same round.
+  const sMax = Math.max(...args.streams);
+  if (args.streams.includes(1) && sMax > 1) {
+    for (const t of args.targets) {
+      const ones = gen.get(t).get(1);
+      const rounds = gen.get(t).get(sMax).map((w, i) => w.aggTps / ones[i].aggTps);
+      t.result.scaling = { streams: sMax, rounds, median: median(rounds) };
+      log(t, `scaling x${sMax}/x1 per round: ${rounds.map((x) => x.toFixed(2)).join(' ')} (median ${median(rounds).toFixed(2)})`);
     }
   }
 
