@@ -39,8 +39,8 @@ const verdicts = [];
 // A figure marked * had samples measured while other work used the machine (see the notes).
 const star = (x, contended, digits) => f(x, digits) + (contended ? '*' : '');
 function row(name, t, l, src, { digits = 1, target = '', higherIsBetter = true, check = null,
-  tc = false, lc = false } = {}) {
-  const r = ratio(t, l);
+  tc = false, lc = false, paired = undefined } = {}) {
+  const r = paired !== undefined ? paired : ratio(t, l);
   let mark = '';
   if (check !== null && Number.isFinite(r)) {
     const ok = higherIsBetter ? r >= check : r <= check;
@@ -53,6 +53,19 @@ const ppC = (res) => (res.pp.runs || []).some((x) => x.contended);
 const genC = (res, s) => ((res.gen[s] && res.gen[s].waves) || []).some((w) => w.contended);
 const benchC = a['bench-other-cpu'] !== undefined && +a['bench-other-cpu'] >= +(a['max-other'] || 50);
 
+// Against llama-server the ratio is the median of the ratios of samples taken next to each other
+// (load.mjs alternates the servers sample by sample), not the ratio of the medians: the machine's
+// speed drifts by more than the differences measured, and a pair sees the same machine.
+const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((x, y) => x - y);
+  const n = v.length;
+  return n === 0 ? NaN : n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+};
+const pairs = (ts, ls) => ts.slice(0, Math.min(ts.length, ls.length)).map((t, i) => ratio(t, ls[i]));
+const ppPairs = pairs((tandem.pp.runs || []).map((x) => x.tps), (server.pp.runs || []).map((x) => x.tps));
+const gen1Pairs = tandem.gen[1] && server.gen[1]
+  ? pairs(tandem.gen[1].waves.map((w) => w.aggTps), server.gen[1].waves.map((w) => w.aggTps)) : [];
+
 const streams = Object.keys(tandem.gen).map(Number).sort((x, y) => x - y);
 const g1t = tandem.gen[1];
 const g1s = server.gen[1];
@@ -63,7 +76,8 @@ row(`prompt tok/s, 1 stream (${ppBench ? `pp${ppBench.n_prompt}` : 'pp'})`, tand
   ppBench && ppBench.avg_ts, 'llama-bench',
   { target: `>= ${targetSingle}x`, check: targetSingle, tc: ppT, lc: benchC });
 row(`prompt tok/s, 1 stream (~${f(tandem.pp.promptTokens, 0)} tok)`, tandem.pp.tps, server.pp.tps,
-  'llama-server', { target: `>= ${targetSingle}x`, check: targetSingle, tc: ppT, lc: ppS });
+  'llama-server', { target: `>= ${targetSingle}x`, check: targetSingle, tc: ppT, lc: ppS,
+    paired: ppPairs.length ? median(ppPairs) : undefined });
 row('TTFT ms, 1 stream, long prompt', tandem.pp.ttftMs, server.pp.ttftMs, 'llama-server',
   { digits: 0, tc: ppT, lc: ppS });
 if (g1t && g1s) {
@@ -73,7 +87,8 @@ if (g1t && g1s) {
     tgBench && tgBench.avg_ts, 'llama-bench',
     { target: `>= ${targetSingle}x`, check: targetSingle, tc, lc: benchC });
   row('gen tok/s, 1 stream', g1t.aggTps, g1s.aggTps, 'llama-server',
-    { target: `>= ${targetSingle}x`, check: targetSingle, tc, lc });
+    { target: `>= ${targetSingle}x`, check: targetSingle, tc, lc,
+      paired: gen1Pairs.length ? median(gen1Pairs) : undefined });
   row('TTFT ms, 1 stream, short prompt', g1t.ttftP50Ms, g1s.ttftP50Ms, 'llama-server',
     { digits: 0, tc, lc });
 }
@@ -135,6 +150,10 @@ for (const [who, res] of [['Tandem', tandem], ['llama-server', server]]) {
     notes.push(`${who}: ${f(res.pp.cachedTokens)} of ~${f(res.pp.promptTokens, 0)} prompt tokens came from the KV cache ` +
       '(the chat template\'s opening); prompt tok/s counts only the tokens computed');
   }
+}
+if (ppPairs.length || gen1Pairs.length) {
+  notes.push(`one stream against llama-server, the median of the ratios of adjacent samples: ` +
+    `prompt ${ppPairs.map((x) => f(x, 2)).join(' / ')}; generation ${gen1Pairs.map((x) => f(x, 2)).join(' / ')}`);
 }
 for (const [who, res] of [['Tandem', tandem], ['llama-server', server]]) {
   if (res.scaling) {

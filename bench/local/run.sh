@@ -31,7 +31,7 @@ else
   STREAMS="${STREAMS:-1,4,8}"       # concurrent streams per generation wave
   GEN_TOKENS="${GEN_TOKENS:-128}"   # max_tokens per generation request (llama-bench -n)
   PROMPT_TOKENS="${PROMPT_TOKENS:-512}" # prompt length for prompt processing (llama-bench -p)
-  REPEATS="${REPEATS:-3}"           # requests (pp) or waves (gen) per measurement
+  REPEATS="${REPEATS:-5}"           # requests (pp) or waves (gen) per measurement
   BENCH_REPEATS="${BENCH_REPEATS:-3}" # llama-bench -r
 fi
 THREADS="${THREADS:-2}"             # compute threads, the same for all three
