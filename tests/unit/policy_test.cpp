@@ -64,6 +64,11 @@ TEST(Policy, RuleConditionsNeedTheAttributeTheyTest) {
   c.resources = "low";
   EXPECT_TRUE(rule_matches(low, c));
   EXPECT_EQ(describe_rule(0, big), "rule 1 (input_chars>1000, language=de|fr)");
+
+  // Only rules that test the language make the gateway detect an undeclared one.
+  EXPECT_FALSE(rules_test_language({}));
+  EXPECT_FALSE(rules_test_language({high, fast, explain, low}));
+  EXPECT_TRUE(rules_test_language({high, big}));
 }
 
 TEST(Policy, FirstMatchingRuleWinsAndTheRestOfItsListFallsBack) {

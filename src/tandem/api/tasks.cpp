@@ -14,6 +14,7 @@
 #include "tandem/core/money.h"
 #include "tandem/log/logger.h"
 #include "tandem/routing/cascade_fit.h"
+#include "tandem/routing/policy.h"
 
 namespace tandem::api {
 
@@ -278,10 +279,8 @@ const char* outcome_label(const core::ApiError& e) {
 std::string detect_language(const GatewayState& state, const config::TaskConfig& task,
                             const tasks::TaskInput& input, core::RequestContext& context) {
   if (!context.language.empty() || state.language_id == nullptr) return "";
-  bool tested = false;
-  for (const auto& rule : task.rules) tested = tested || !rule.languages.empty();
   const auto* text = std::get_if<tasks::TextInput>(&input);
-  if (!tested || text == nullptr) return "";
+  if (!routing::rules_test_language(task.rules) || text == nullptr) return "";
   models::text::LanguageId::Guess guess = state.language_id->detect(text->text);
   if (guess.code.empty()) return "";
   context.language = guess.code;

@@ -125,10 +125,8 @@ class RuleReplay {
       if (!context_json.empty()) std::printf("(--context: the task has no rules to apply it to)\n");
       return;
     }
-    bool languages = false;
     for (std::size_t i = 0; i < task.rules.size(); ++i) {
       const config::RuleConfig& rule = task.rules[i];
-      languages = languages || !rule.languages.empty();
       std::vector<ReplayVariant> use;
       try {
         use = resolve_variants(cfg, task, rule.use);
@@ -145,7 +143,7 @@ class RuleReplay {
       }
       rules_.push_back({std::move(use), {}});
     }
-    if (languages && !cfg.server.language_model.empty()) {
+    if (routing::rules_test_language(task.rules) && !cfg.server.language_model.empty()) {
       language_id_ = std::make_unique<models::text::LanguageId>(cfg.server.language_model);
     }
     // The context is checked once, as a request's would be.

@@ -52,6 +52,11 @@ std::vector<std::string> fallbacks_after(const std::vector<PlanStage>& stages,
 
 }  // namespace
 
+bool rules_test_language(const std::vector<config::RuleConfig>& rules) {
+  return std::any_of(rules.begin(), rules.end(),
+                     [](const config::RuleConfig& r) { return !r.languages.empty(); });
+}
+
 bool rule_matches(const config::RuleConfig& rule, const core::RequestContext& c) {
   // A condition on an attribute the request did not give does not match: a rule for high stakes
   // must not fire for a request that said nothing about its stakes.

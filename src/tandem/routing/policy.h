@@ -40,6 +40,9 @@ struct EffectivePolicy {
 
 bool rule_matches(const config::RuleConfig& rule, const core::RequestContext& context);
 
+// Whether any rule tests the request's language: only then is an undeclared language detected.
+bool rules_test_language(const std::vector<config::RuleConfig>& rules);
+
 // The arm of a weighted split. With a user, the arm is a hash of (task, user), so one user
 // always gets the same arm while the weights stay; without one, `random` (uniform in [0, 1))
 // picks.
