@@ -209,7 +209,7 @@ prompts::TokenCounter token_counter(const ModelEntry& model, const config::Varia
     llm::ChatInputs inputs;
     inputs.messages_json = json::serialize(prompts::messages_json(messages));
     try {
-      return engine->tokenize(llm::render_chat(*engine, inputs).text, true, true).size();
+      return llm::count_chat_tokens(engine->vocab(), engine->chat_templates(), inputs);
     } catch (const std::exception&) {
       return prompts::estimate_tokens(messages);  // the provider will say what is wrong
     }

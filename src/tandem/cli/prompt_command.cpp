@@ -1,8 +1,5 @@
 #include "tandem/cli/prompt_command.h"
 
-#include <chat.h>
-#include <common.h>
-#include <llama.h>
 #include <CLI/CLI.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -15,54 +12,13 @@
 #include "tandem/config/config_loader.h"
 #include "tandem/core/json_util.h"
 #include "tandem/core/money.h"
-#include "tandem/llm/backend.h"
+#include "tandem/llm/chat_vocabulary.h"
 #include "tandem/prompts/prompt_builder.h"
 #include "tandem/providers/model_embedder.h"
 
 namespace tandem::cli {
 
 namespace {
-
-// Counts prompt tokens as the local provider will see them: the model's chat template with the
-// generation prompt, tokenised with special tokens parsed. Only the vocabulary is loaded (no
-// weights), so this is quick even for a large model.
-class LocalTokenCounter {
- public:
-  explicit LocalTokenCounter(const std::string& path) {
-    llm::ensure_backend();
-    llama_model_params params = llama_model_default_params();
-    params.vocab_only = true;
-    model_ = llama_model_load_from_file(path.c_str(), params);
-    if (model_ == nullptr) {
-      throw std::runtime_error(path + ": llama.cpp could not load the model's vocabulary");
-    }
-    templates_ = common_chat_templates_init(model_, "");
-  }
-  ~LocalTokenCounter() {
-    templates_.reset();
-    if (model_ != nullptr) llama_model_free(model_);
-  }
-  LocalTokenCounter(const LocalTokenCounter&) = delete;
-  LocalTokenCounter& operator=(const LocalTokenCounter&) = delete;
-
-  std::size_t count(std::span<const prompts::ChatMessage> messages) const {
-    common_chat_templates_inputs inputs;
-    inputs.use_jinja = true;
-    inputs.add_generation_prompt = true;
-    for (const auto& m : messages) {
-      common_chat_msg msg;
-      msg.role = m.role;
-      msg.content = m.content;
-      inputs.messages.push_back(std::move(msg));
-    }
-    std::string prompt = common_chat_templates_apply(templates_.get(), inputs).prompt;
-    return common_tokenize(llama_model_get_vocab(model_), prompt, true, true).size();
-  }
-
- private:
-  llama_model* model_ = nullptr;
-  common_chat_templates_ptr templates_;
-};
 
 std::optional<std::string> read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -161,15 +117,19 @@ int run_prompt_render(const PromptRenderOptions& options) {
           std::make_shared<providers::ModelEmbedder>(variant->embedder, std::move(routes));
     }
     prompts::PromptBuilder builder(*task, *variant, std::move(builder_options));
-    std::unique_ptr<LocalTokenCounter> local;
+    std::unique_ptr<llm::ChatVocabulary> local;
     std::string counted_by = "estimated: characters / 4, plus 4 per message";
     if (const auto* lm = local_model(config, *variant)) {
-      local = std::make_unique<LocalTokenCounter>(lm->path);
+      local = std::make_unique<llm::ChatVocabulary>(lm->path);
       counted_by = "the tokenizer and chat template of " + lm->path;
     }
     prompts::TokenCounter counter;
     if (local) {
-      counter = [&](std::span<const prompts::ChatMessage> m) { return local->count(m); };
+      counter = [&](std::span<const prompts::ChatMessage> m) {
+        llm::ChatInputs inputs;
+        inputs.messages_json = boost::json::serialize(prompts::messages_json(m));
+        return local->count(inputs);
+      };
     }
     prompts::PromptRequest request = builder.build(value.get_object(), counter);
 

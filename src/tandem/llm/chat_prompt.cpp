@@ -43,7 +43,16 @@ void require_tool_call_first(std::string& grammar) {
 }  // namespace
 
 ChatPrompt render_chat(const Engine& engine, const ChatInputs& in) {
-  if (engine.chat_templates() == nullptr) {
+  return render_chat(engine.chat_templates(), in);
+}
+
+std::size_t count_chat_tokens(const llama_vocab* vocab, const common_chat_templates* templates,
+                              const ChatInputs& inputs) {
+  return common_tokenize(vocab, render_chat(templates, inputs).text, true, true).size();
+}
+
+ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs& in) {
+  if (templates == nullptr) {
     throw ChatInputError("this local model serves embeddings, not chat");
   }
   common_chat_templates_inputs inputs;
@@ -69,7 +78,7 @@ ChatPrompt render_chat(const Engine& engine, const ChatInputs& in) {
   }
   ChatPrompt out;
   try {
-    out.state_->params = common_chat_templates_apply(engine.chat_templates(), inputs);
+    out.state_->params = common_chat_templates_apply(templates, inputs);
   } catch (const std::exception& e) {
     throw ChatInputError(std::string("the chat template rejected the request: ") + e.what());
   }

@@ -3,6 +3,7 @@
 // engine); and the model's raw reply -> content and tool calls, through the parser that the same
 // template implies. response_format's JSON schema and the tools' schemas become a grammar that
 // constrains decoding, so structured output always parses.
+#include <cstddef>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -10,6 +11,8 @@
 
 struct common_params_sampling;
 struct common_chat_parser_params;
+struct common_chat_templates;
+struct llama_vocab;
 
 namespace tandem::llm {
 
@@ -60,12 +63,19 @@ class ChatPrompt {
   ChatReply parse(const std::string& generated, bool cut_short) const;
 
  private:
-  friend ChatPrompt render_chat(const Engine& engine, const ChatInputs& inputs);
+  friend ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs& inputs);
   struct State;
   std::unique_ptr<State> state_;
 };
 
-// Throws ChatInputError for messages, tools or a schema the template cannot take.
+// Throws ChatInputError for messages, tools or a schema the template cannot take, and for a model
+// without chat templates (an embeddings model: `templates` is null).
+ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs& inputs);
 ChatPrompt render_chat(const Engine& engine, const ChatInputs& inputs);
+
+// The tokens the rendered prompt takes, tokenised as the local provider tokenises a request:
+// what a prompt budget counts. Throws as render_chat does.
+std::size_t count_chat_tokens(const llama_vocab* vocab, const common_chat_templates* templates,
+                              const ChatInputs& inputs);
 
 }  // namespace tandem::llm
