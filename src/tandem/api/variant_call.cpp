@@ -77,7 +77,9 @@ struct CallResult {
 // for a labels task the bare-label format local routes get instead of the label object.
 struct ChatCall {
   json::object body;
-  json::value local_response_format;  // null: every route gets the body's response_format
+  // Null: every route gets the body's response_format. Points into the variant's prompt builder,
+  // which outlives the call.
+  const json::value* local_response_format = nullptr;
 };
 
 json::object chat_body(const config::VariantConfig& v, const std::vector<prompts::ChatMessage>& m,
@@ -96,8 +98,8 @@ json::object chat_body(const config::VariantConfig& v, const std::vector<prompts
 std::string body_for_route(const ChatCall& call, const RouteState& route, const std::string& lora) {
   json::object body = call.body;
   body["model"] = route.route.model;
-  if (route.local_provider != nullptr && !call.local_response_format.is_null()) {
-    body["response_format"] = call.local_response_format;
+  if (route.local_provider != nullptr && call.local_response_format != nullptr) {
+    body["response_format"] = *call.local_response_format;
   }
   // LoRA adapters exist on local models only; a remote fallback gets the plain request.
   if (!lora.empty() && route.local_provider != nullptr) body["lora"] = lora;
@@ -233,8 +235,10 @@ http::Task<Answer> one_answer(WorkerContext& worker, const ModelEntry& model,
   Answer answer;
   const config::VariantConfig& v = *variant.config;
   std::vector<prompts::ChatMessage> messages = request.messages;
-  json::value local_format;
-  if (!request.response_format.is_null()) local_format = variant.prompt->local_response_format();
+  const json::value* local_format = nullptr;
+  if (!request.response_format.is_null() && !variant.prompt->local_response_format().is_null()) {
+    local_format = &variant.prompt->local_response_format();
+  }
   CallResult call;
   prompts::AnswerCheck check;
   // Twice at most: an invalid reply is retried once, with the reason (models often fix a reply
