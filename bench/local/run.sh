@@ -205,7 +205,7 @@ drive() { # TANDEM_PORT TANDEM_PID SERVER_PORT SERVER_PID
   b0="$(cpu_busy_ticks)"; p0=$(($(proc_ticks "$tpid") + $(proc_ticks "$spid"))); t0="$(date +%s.%N)"
   # in the background and waited for, so that a TERM to this script stops it at once
   "${RUN[@]}" node "$HERE/load.mjs" \
-    --target "label=tandem,url=http://127.0.0.1:$tport/v1/chat/completions,pid=$tpid,out=$W/tandem.json" \
+    --target "label=tandem,url=http://127.0.0.1:$tport/v1/chat/completions,pid=$tpid,out=$W/tandem.json,ignore-eos" \
     --target "label=llama-server,url=http://127.0.0.1:$sport/v1/chat/completions,pid=$spid,out=$W/llama-server.json,ignore-eos,valid-text" \
     --model m --prompt-tokens "$PROMPT_TOKENS" --gen-tokens "$GEN_TOKENS" --streams "$STREAMS" \
     --repeats "$REPEATS" --hz "$(getconf CLK_TCK)" --max-other "$MAX_OTHER" \

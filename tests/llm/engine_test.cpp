@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "tandem/llm/engine.h"
@@ -150,6 +151,44 @@ TEST(Engine, RequestsArrivingInABurstStartInOneStep) {
   auto first = alone.generate(request(alone, "Alone", 8, 1));
   wait_for(*first);
   EXPECT_EQ(alone.stats().max_start_sequences, 1);
+}
+
+TEST(Engine, IgnoreEosRunsPastTheEndOfGenerationToken) {
+  // The random model ends some replies early: find one, then ask again with ignore_eos. Its
+  // embeddings are tied to its output, so a prompt that ends in an end-of-generation token makes
+  // that token likely next.
+  Engine e(tiny_engine_config(4));
+  std::optional<GenerationRequest> ended;
+  Output early;
+  for (std::uint32_t seed = 1; seed <= 40 && !ended; ++seed) {
+    GenerationRequest r =
+        request(e, "Tell a story<|im_end|>\n<|endoftext|><|im_end|><|endoftext|>", 32, seed);
+    Output out = wait_for(*e.generate(r));
+    if (out.end.finish_reason == "stop" && out.end.completion_tokens > 1) {
+      ended = r;
+      early = out;
+    }
+  }
+  ASSERT_TRUE(ended) << "no sampled reply of the tiny model ended with an end-of-generation token";
+  GenerationRequest sampled = *ended;
+  sampled.ignore_eos = true;
+  Output longer = wait_for(*e.generate(sampled));
+  EXPECT_EQ(longer.end.finish_reason, "length");
+  EXPECT_EQ(longer.end.completion_tokens, 32);
+
+  // Greedy: masking the end-of-generation tokens changes the pick only where one of them was the
+  // best, so the reply without ignore_eos is the start of the reply with it.
+  GenerationRequest greedy = *ended;
+  greedy.sampling = seeded(1, 0.0f);
+  Output plain = wait_for(*e.generate(greedy));
+  greedy.ignore_eos = true;
+  Output forced = wait_for(*e.generate(greedy));
+  EXPECT_EQ(forced.end.finish_reason, "length");
+  EXPECT_EQ(forced.end.completion_tokens, 32);
+  EXPECT_EQ(forced.text.substr(0, plain.text.size()), plain.text);
+  if (plain.end.finish_reason == "stop") {
+    EXPECT_GT(forced.text.size(), plain.text.size());
+  }
 }
 
 TEST(Engine, GreedyArgmaxPicksWhatTheSamplerChainPicks) {

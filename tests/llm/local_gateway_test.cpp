@@ -297,18 +297,30 @@ TEST(LocalGateway, BadParametersAreClear400s) {
   struct Case {
     std::string extra, param;
   };
-  for (const auto& c :
-       std::vector<Case>{{R"(,"temperature":5)", "temperature"},
-                         {R"(,"n":3)", "n"},
-                         {R"(,"max_completion_tokens":0)", "max_completion_tokens"},
-                         {R"(,"top_k":"many")", "top_k"},
-                         {R"(,"stop":[1])", "stop"},
-                         {R"(,"lora":"nope")", "lora"},
-                         {R"(,"response_format":{"type":"xml"})", "response_format.type"}}) {
+  for (const auto& c : std::vector<Case>{
+           {R"(,"temperature":5)", "temperature"},
+           {R"(,"n":3)", "n"},
+           {R"(,"max_completion_tokens":0)", "max_completion_tokens"},
+           {R"(,"top_k":"many")", "top_k"},
+           {R"(,"stop":[1])", "stop"},
+           {R"(,"lora":"nope")", "lora"},
+           {R"(,"response_format":{"type":"xml"})", "response_format.type"},
+           {R"(,"ignore_eos":"yes")", "ignore_eos"},
+           {R"(,"ignore_eos":true,"response_format":{"type":"json_object"})", "ignore_eos"}}) {
     HttpResult r = chat(gw, chat_body("tiny", "hi", 3, c.extra));
     EXPECT_EQ(r.status, 400) << c.extra << ": " << r.body;
     EXPECT_EQ(parse_object(r.body)["error"].as_object()["param"], json::value(c.param)) << r.body;
   }
+}
+
+TEST(LocalGateway, IgnoreEosIsTakenAsLlamaServerTakesIt) {
+  // The engine test (Engine.IgnoreEosRunsPastTheEndOfGenerationToken) shows what it does.
+  Gateway gw(local_config());
+  HttpResult r = chat(gw, chat_body("tiny", "Hello", 9, R"(,"ignore_eos":true)"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = parse_object(r.body);
+  EXPECT_EQ(body["choices"].as_array()[0].as_object()["finish_reason"], "length");
+  EXPECT_EQ(body["usage"].as_object()["completion_tokens"], 9);
 }
 
 TEST(LocalGateway, LoraPerRequestAndPerRouteChangeTheOutput) {

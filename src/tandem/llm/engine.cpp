@@ -188,6 +188,9 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
   if (!config_.embeddings) {
     templates_ = common_chat_templates_init(model_, "").release();
   }
+  for (llama_token t = 0; t < n_vocab(); ++t) {
+    if (llama_vocab_is_eog(vocab(), t)) eog_tokens_.push_back(t);
+  }
   batch_ = std::make_unique<llama_batch>(llama_batch_init(config_.batch, 0, 1));
   logprob_scratch_ = std::make_unique<LogprobScratch>();
   for (int i = 0; i < config_.parallel; ++i) {
@@ -581,6 +584,10 @@ bool Engine::step() {
   for (Slot* slot : in_batch) {
     if (slot->batch_index < 0) continue;  // a prompt chunk that did not reach the end
     llama_token token = 0;
+    if (slot->request.ignore_eos) {
+      float* logits = llama_get_logits_ith(ctx_, slot->batch_index);
+      for (llama_token eog : eog_tokens_) logits[eog] = -INFINITY;
+    }
     if (slot->greedy) {
       token = argmax(llama_get_logits_ith(ctx_, slot->batch_index), n_vocab());
     } else {

@@ -64,6 +64,10 @@ struct GenerationRequest {
   // alternatives, as llm/logprobs.h defines them. Off: nothing is computed.
   bool logprobs = false;
   int top_logprobs = 0;
+  // llama-server's and vLLM's ignore_eos: end-of-generation tokens are never picked (their
+  // logits are -inf before sampling, so logprobs say so too), and generation runs to max_tokens,
+  // a stop string or the context's end. For benchmarks that need a fixed number of tokens.
+  bool ignore_eos = false;
 };
 
 // Embeddings of several inputs, pooled as the model declares and L2-normalised.
@@ -146,7 +150,8 @@ class Engine {
   int active_lora_ = -2;  // what the context has set; -2: not set yet
   std::uint64_t admissions_ = 0;
   std::uint64_t lora_turn_ = 0;
-  double seconds_per_prompt_token_ = 0;  // measured on steps that decode prompts; 0: not yet
+  double seconds_per_prompt_token_ = 0;   // measured on steps that decode prompts; 0: not yet
+  std::vector<std::int32_t> eog_tokens_;  // the vocabulary's end-of-generation tokens
 
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<llama_batch> batch_;  // reused by every step

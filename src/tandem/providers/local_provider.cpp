@@ -78,6 +78,7 @@ struct ChatPlan {
   std::string lora;
   bool logprobs = false;
   int top_logprobs = 0;
+  bool ignore_eos = false;
   std::shared_ptr<common_params_sampling> sampling = std::make_shared<common_params_sampling>();
 };
 
@@ -188,6 +189,19 @@ std::variant<ChatPlan, core::ApiError> plan_chat(const json::object& body,
   }
   if (const json::value* p = core::find_member(body, "parallel_tool_calls"); p && p->is_bool()) {
     plan.inputs.parallel_tool_calls = p->get_bool();
+  }
+  if (const json::value* ie = core::find_member(body, "ignore_eos"); ie && !ie->is_null()) {
+    if (!ie->is_bool()) return bad("ignore_eos must be a boolean", "ignore_eos");
+    plan.ignore_eos = ie->get_bool();
+    // A grammar ends only on the end-of-generation token: with it masked, a finished structure
+    // would leave the sampler no token at all.
+    if (plan.ignore_eos && (plan.inputs.json_object || !plan.inputs.json_schema.empty() ||
+                            !plan.inputs.tools_json.empty())) {
+      return bad(
+          "ignore_eos cannot be combined with response_format or tools: constrained output "
+          "ends with the end-of-generation token",
+          "ignore_eos");
+    }
   }
   plan.lora = route.lora;
   if (const json::value* lora = core::find_member(body, "lora"); lora && !lora->is_null()) {
@@ -403,6 +417,7 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
   request.max_tokens = plan.max_tokens;
   request.logprobs = plan.logprobs;
   request.top_logprobs = plan.top_logprobs;
+  request.ignore_eos = plan.ignore_eos;
   request.stop = std::move(plan.stop);
   for (const auto& s : prompt.extra_stops) request.stop.push_back(s);
 
