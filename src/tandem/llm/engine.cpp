@@ -584,12 +584,12 @@ bool Engine::step() {
   for (Slot* slot : in_batch) {
     if (slot->batch_index < 0) continue;  // a prompt chunk that did not reach the end
     llama_token token = 0;
+    float* logits = llama_get_logits_ith(ctx_, slot->batch_index);
     if (slot->request.ignore_eos) {
-      float* logits = llama_get_logits_ith(ctx_, slot->batch_index);
       for (llama_token eog : eog_tokens_) logits[eog] = -INFINITY;
     }
     if (slot->greedy) {
-      token = argmax(llama_get_logits_ith(ctx_, slot->batch_index), n_vocab());
+      token = argmax(logits, n_vocab());
     } else {
       token = common_sampler_sample(slot->sampler, ctx_, slot->batch_index);
     }

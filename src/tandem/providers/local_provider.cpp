@@ -51,6 +51,14 @@ std::optional<core::ApiError> read_number(const json::object& body, std::string_
   return std::nullopt;
 }
 
+std::optional<core::ApiError> read_bool(const json::object& body, std::string_view key, bool& out) {
+  const json::value* v = core::find_member(body, key);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (!v->is_bool()) return bad(std::string(key) + " must be a boolean", std::string(key));
+  out = v->get_bool();
+  return std::nullopt;
+}
+
 std::optional<core::ApiError> read_int(const json::object& body, std::string_view key,
                                        std::int64_t lo, std::int64_t hi, std::int64_t& out) {
   const json::value* v = core::find_member(body, key);
@@ -102,10 +110,7 @@ std::variant<ChatPlan, core::ApiError> plan_chat(const json::object& body,
     if (auto e = read_int(body, key, 1, 1 << 30, max_tokens)) return *e;
   }
   plan.max_tokens = static_cast<int>(max_tokens);
-  if (const json::value* lp = core::find_member(body, "logprobs"); lp && !lp->is_null()) {
-    if (!lp->is_bool()) return bad("logprobs must be a boolean", "logprobs");
-    plan.logprobs = lp->get_bool();
-  }
+  if (auto e = read_bool(body, "logprobs", plan.logprobs)) return *e;
   std::int64_t top_logprobs = 0;
   if (auto e = read_int(body, "top_logprobs", 0, 20, top_logprobs)) return *e;
   if (top_logprobs > 0 && !plan.logprobs) {
@@ -190,18 +195,15 @@ std::variant<ChatPlan, core::ApiError> plan_chat(const json::object& body,
   if (const json::value* p = core::find_member(body, "parallel_tool_calls"); p && p->is_bool()) {
     plan.inputs.parallel_tool_calls = p->get_bool();
   }
-  if (const json::value* ie = core::find_member(body, "ignore_eos"); ie && !ie->is_null()) {
-    if (!ie->is_bool()) return bad("ignore_eos must be a boolean", "ignore_eos");
-    plan.ignore_eos = ie->get_bool();
-    // A grammar ends only on the end-of-generation token: with it masked, a finished structure
-    // would leave the sampler no token at all.
-    if (plan.ignore_eos && (plan.inputs.json_object || !plan.inputs.json_schema.empty() ||
-                            !plan.inputs.tools_json.empty())) {
-      return bad(
-          "ignore_eos cannot be combined with response_format or tools: constrained output "
-          "ends with the end-of-generation token",
-          "ignore_eos");
-    }
+  if (auto e = read_bool(body, "ignore_eos", plan.ignore_eos)) return *e;
+  // A grammar ends only on the end-of-generation token: with it masked, a finished structure
+  // would leave the sampler no token at all.
+  if (plan.ignore_eos && (plan.inputs.json_object || !plan.inputs.json_schema.empty() ||
+                          !plan.inputs.tools_json.empty())) {
+    return bad(
+        "ignore_eos cannot be combined with response_format or tools: constrained output "
+        "ends with the end-of-generation token",
+        "ignore_eos");
   }
   plan.lora = route.lora;
   if (const json::value* lora = core::find_member(body, "lora"); lora && !lora->is_null()) {
