@@ -641,6 +641,8 @@ context = 2048
 parallel = 8
 threads = 2
 batch = 256
+start_gap_ms = 2.5
+start_max_ms = 0
 [providers.gguf.models.small.loras]
 support = "adapters/support.gguf"
 [providers.gguf.models.vec]
@@ -664,6 +666,10 @@ routes = [{ provider = "gguf", model = "vec" }]
   EXPECT_EQ(small->context, 2048);
   EXPECT_EQ(small->parallel, 8);
   EXPECT_EQ(small->batch, 256);
+  EXPECT_EQ(small->start_gap_ms, 2.5);
+  EXPECT_EQ(small->start_max_ms, 0) << "0 turns the start window off";
+  EXPECT_EQ(p.find_local_model("vec")->start_gap_ms, 10) << "the default";
+  EXPECT_EQ(p.find_local_model("vec")->start_max_ms, 40) << "the default";
   ASSERT_EQ(small->loras.size(), 1u);
   EXPECT_EQ(small->loras[0].name, "support");
   EXPECT_EQ(small->loras[0].path, "adapters/support.gguf");
@@ -704,6 +710,20 @@ kind = "local"
 [providers.gguf.models.small]
 path = "small.gguf"
 )";
+  EXPECT_NE(single_error(base + R"(start_max_ms = -1
+[models.chat]
+routes = [{ provider = "gguf", model = "small" }]
+)")
+                .find("providers.gguf.models.small.start_max_ms: must be a number between 0 and "
+                      "10000"),
+            std::string::npos);
+  EXPECT_NE(single_error(base + R"(start_gap_ms = "soon"
+[models.chat]
+routes = [{ provider = "gguf", model = "small" }]
+)")
+                .find("providers.gguf.models.small.start_gap_ms: must be a number between 0 and "
+                      "1000"),
+            std::string::npos);
   EXPECT_NE(single_error(base + R"([models.chat]
 routes = [{ provider = "gguf", model = "big" }]
 )")

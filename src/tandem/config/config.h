@@ -53,6 +53,10 @@ struct LocalModelConfig {
   int gpu_layers = 0;
   bool embeddings = false;
   std::vector<LocalLoraConfig> loras;
+  // An idle model's wait for a burst of requests before its first step (llm/start_window.h):
+  // up to `start_gap_ms` for each next arrival, `start_max_ms` in all. 0 turns it off.
+  double start_gap_ms = 10;
+  double start_max_ms = 40;
 };
 
 struct ProviderConfig {

@@ -204,6 +204,21 @@ std::string resolve_path(const std::string& path, const std::filesystem::path& b
   return (base_dir / path).lexically_normal().string();
 }
 
+void read_double(TableReader& r, std::string_view key, double& out, double min, double max) {
+  const toml::node* node = r.get(key);
+  if (node == nullptr) return;
+  std::optional<double> v;
+  if (node->is_floating_point()) v = *node->value<double>();
+  if (node->is_integer()) v = static_cast<double>(*node->value<std::int64_t>());
+  if (!v || !(*v >= min && *v <= max)) {
+    std::ostringstream what;
+    what << "must be a number between " << min << " and " << max;
+    r.error_at(*node, r.qualified(key), what.str());
+    return;
+  }
+  out = *v;
+}
+
 // [providers.<name>.models.<model>] of a local provider: GGUF files served in process.
 void read_local_models(TableReader& r, ProviderConfig& p, const std::filesystem::path& base_dir,
                        std::string_view source, std::vector<std::string>& errors) {
@@ -235,6 +250,8 @@ void read_local_models(TableReader& r, ProviderConfig& p, const std::filesystem:
     mr.read_int("batch", m.batch, 1, 1 << 16);
     mr.read_int("gpu_layers", m.gpu_layers, -1, 100000);
     mr.read_bool("embeddings", m.embeddings);
+    read_double(mr, "start_gap_ms", m.start_gap_ms, 0, 1000);
+    read_double(mr, "start_max_ms", m.start_max_ms, 0, 10'000);
     if (const toml::node* loras = mr.get("loras")) {
       const toml::table* lt = loras->as_table();
       if (lt == nullptr) {
@@ -471,21 +488,6 @@ bool read_number_list(TableReader& r, std::string_view key, std::vector<double>&
   }
   out = std::move(values);
   return true;
-}
-
-void read_double(TableReader& r, std::string_view key, double& out, double min, double max) {
-  const toml::node* node = r.get(key);
-  if (node == nullptr) return;
-  std::optional<double> v;
-  if (node->is_floating_point()) v = *node->value<double>();
-  if (node->is_integer()) v = static_cast<double>(*node->value<std::int64_t>());
-  if (!v || !(*v >= min && *v <= max)) {
-    std::ostringstream what;
-    what << "must be a number between " << min << " and " << max;
-    r.error_at(*node, r.qualified(key), what.str());
-    return;
-  }
-  out = *v;
 }
 
 // TOML value -> JSON text, for few-shot examples written inline in the config.

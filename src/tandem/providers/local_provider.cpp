@@ -269,6 +269,8 @@ LocalProvider::LocalProvider(const config::ProviderConfig& config) : config_(con
     e.batch = m.batch;
     e.gpu_layers = m.gpu_layers;
     e.embeddings = m.embeddings;
+    e.start_gap_ms = m.start_gap_ms;
+    e.start_max_ms = m.start_max_ms;
     for (const auto& l : m.loras) {
       e.loras.push_back({l.name, l.path, static_cast<float>(l.scale)});
     }
