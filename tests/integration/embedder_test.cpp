@@ -5,9 +5,11 @@
 
 #include <unistd.h>
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gateway_fixture.h"
@@ -74,7 +76,9 @@ class RemoteEmbedder : public ::testing::Test {
   // Task "topic": variant "llm" retrieves one example with the embeddings model "vectors",
   // whose first route cannot connect and whose second is the mock (model "mock:words");
   // variant "plain" has no examples and is the fallback.
-  std::string config(const std::string& vector_routes = "") const {
+  // `dead` and `emb`: more settings of those providers (e.g. their circuit breakers).
+  std::string config(const std::string& vector_routes = "", const std::string& dead = "",
+                     const std::string& emb = "") const {
     return R"([server]
 log_level = "error"
 
@@ -87,6 +91,7 @@ max_retries = 0
 kind = "openai"
 base_url = "http://127.0.0.1:1/v1"
 max_retries = 0
+)" + dead + R"(
 
 [providers.emb]
 kind = "openai"
@@ -95,6 +100,7 @@ api_key_env = "TEST_UPSTREAM_KEY"
 max_retries = 0
 request_timeout_ms = 1000
 input_price_per_mtok = 3
+)" + emb + R"(
 
 [models.m]
 routes = [{ provider = "up", model = "gpt-mock" }]
@@ -250,6 +256,63 @@ TEST_F(RemoteEmbedder, AFailingEmbedderIsAClearErrorAndTheFallbackAnswers) {
   r = g.post("/v1/tasks/topic", R"({"input": "my cat sleeps"})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(body_of(r).at("variant"), "llm");
+}
+
+TEST_F(RemoteEmbedder, ADeadRouteIsSkippedOnceItsCircuitOpens) {
+  // The dead first route fails both requests at load; with a threshold of 2 its circuit opens.
+  Gateway g(config("", "breaker_failure_threshold = 2"));
+  const std::string dead = "tandem_upstream_attempts_total{model=\"vectors\",route=\"dead:x\",";
+  EXPECT_EQ(g.metric(dead + "outcome=\"connect_error\"}"), 2);
+  EXPECT_EQ(g.metric("tandem_circuit_state{route=\"dead:x\"}"), 1);
+
+  // A request's embedding skips it without trying to connect and the variant answers.
+  auto r = g.post("/v1/tasks/topic", R"({"input": "does my cat sleep on the sofa"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("variant"), "llm");
+  EXPECT_EQ(g.metric(dead + "outcome=\"connect_error\"}"), 2);
+  EXPECT_EQ(g.metric(dead + "outcome=\"circuit_open\"}"), 1);
+
+  // The breaker is the route's, shared with /v1/embeddings calls to the same model.
+  r = g.post("/v1/embeddings", R"({"model": "vectors", "input": "my cat"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(g.metric(dead + "outcome=\"connect_error\"}"), 2);
+  EXPECT_EQ(g.metric(dead + "outcome=\"circuit_open\"}"), 2);
+}
+
+TEST_F(RemoteEmbedder, AnOpenCircuitLetsAProbeThroughAfterItsCooldown) {
+  Gateway g(config(R"([{ provider = "emb", model = "mock:words" }])", "",
+                   "breaker_failure_threshold = 2\nbreaker_cooldown_ms = 1500"));
+  Script down;
+  down.status = 500;
+  g.mock2.push(down);
+  g.mock2.push(down);
+  for (int i = 0; i < 2; ++i) {
+    auto r = g.post("/v1/tasks/topic", R"({"input": "my cat"})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(body_of(r).at("variant"), "plain");
+  }
+  EXPECT_EQ(g.metric("tandem_circuit_state{route=\"emb:mock:words\"}"), 1);
+
+  // Open: the API is not called, and the error says why.
+  std::size_t sent = g.mock2.request_count();
+  auto r = g.post("/v1/tasks/topic", R"({"input": "my cat"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = body_of(r);
+  EXPECT_EQ(body.at("variant"), "plain");
+  std::string error(body.at("route").at("steps").as_array().at(0).at("error").as_string());
+  EXPECT_NE(error.find("embedder 'vectors': all 1 route(s) failed: emb:mock:words: circuit_open "
+                       "(circuit breaker open)"),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(g.mock2.request_count(), sent);
+
+  // After the cooldown one probe goes through; the API answers again, and the circuit closes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+  r = g.post("/v1/tasks/topic", R"({"input": "my cat sleeps"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("variant"), "llm");
+  EXPECT_EQ(g.mock2.request_count(), sent + 1);
+  EXPECT_EQ(g.metric("tandem_circuit_state{route=\"emb:mock:words\"}"), 0);
 }
 
 TEST_F(RemoteEmbedder, StartFailsClearlyWhenTheExamplesCannotBeEmbedded) {

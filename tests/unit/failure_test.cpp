@@ -174,6 +174,20 @@ TEST(Failure, FallsBack) {
   EXPECT_FALSE(falls_back(FailureKind::cancelled));
 }
 
+TEST(Failure, CountsAgainstHealth) {
+  for (auto k : {FailureKind::connect, FailureKind::timeout, FailureKind::reset, FailureKind::tls,
+                 FailureKind::protocol, FailureKind::rate_limited, FailureKind::server_error,
+                 FailureKind::upstream_auth}) {
+    EXPECT_TRUE(counts_against_health(k)) << to_string(k);
+  }
+  // The request's own fault, or the client's: the route answered as a healthy one would.
+  for (auto k :
+       {FailureKind::client_error, FailureKind::context_length, FailureKind::content_refused,
+        FailureKind::upstream_missing, FailureKind::cancelled}) {
+    EXPECT_FALSE(counts_against_health(k)) << to_string(k);
+  }
+}
+
 TEST(Failure, KindNames) {
   EXPECT_STREQ(to_string(FailureKind::context_length), "context_length_exceeded");
   EXPECT_STREQ(to_string(FailureKind::client_error), "invalid_request");

@@ -88,11 +88,21 @@ std::shared_ptr<const prompts::SentenceEmbedder> GatewayState::make_embedder(
   std::vector<providers::EmbedderRoute> routes = providers::embedder_routes(config, m, local_route);
   // The embedder's calls count in the model's route metrics like /v1/embeddings calls: attempts,
   // latency, tokens and cost (the examples' embedding at load included).
+  // They share each route's circuit breaker with those calls too.
   std::vector<RouteState*> states;
-  for (const auto& r : routes) states.push_back(models.at(m.name).routes.at(r.config_route));
+  for (auto& r : routes) {
+    RouteState* state = models.at(m.name).routes.at(r.config_route);
+    r.breaker = &state->breaker;
+    states.push_back(state);
+  }
   auto observe = [this, model = m.name, states](const providers::EmbedderAttempt& a) {
     RouteState& route = *states.at(a.route);
+    if (a.outcome == "circuit_open") {  // not sent: nothing to time
+      metrics.upstream_attempts.with({model, route.route.label, a.outcome}).inc();
+      return;
+    }
     route.series.upstream_duration.observe(a.seconds);
+    route.publish_circuit();
     if (a.outcome != "ok") {
       metrics.upstream_attempts.with({model, route.route.label, a.outcome}).inc();
       return;

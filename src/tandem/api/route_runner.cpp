@@ -34,6 +34,20 @@ RouteState::RouteState(const config::RouteConfig& r, const config::ProviderConfi
       retry{p.max_retries, p.retry_base_delay, p.retry_max_delay},
       series(metrics, model, r.label) {}
 
+void RouteState::publish_circuit() {
+  switch (breaker.state(http::Clock::now())) {
+    case routing::CircuitBreaker::State::closed:
+      series.circuit.set(0);
+      return;
+    case routing::CircuitBreaker::State::open:
+      series.circuit.set(1);
+      return;
+    case routing::CircuitBreaker::State::half_open:
+      series.circuit.set(2);
+      return;
+  }
+}
+
 namespace {
 
 constexpr std::size_t kMaxErrorBody = 1 << 20;
@@ -72,35 +86,7 @@ Failure failure_from(const http::ClientError& e) {
   return f;
 }
 
-namespace {
-
-// Failures that say nothing about the route's health do not trip its breaker.
-bool counts_against_health(FailureKind kind) {
-  switch (kind) {
-    case FailureKind::client_error:
-    case FailureKind::context_length:
-    case FailureKind::content_refused:
-    case FailureKind::upstream_missing:
-    case FailureKind::cancelled:
-      return false;
-    default:
-      return true;
-  }
-}
-
-std::int64_t circuit_gauge_value(routing::CircuitBreaker::State s) {
-  switch (s) {
-    case routing::CircuitBreaker::State::closed:
-      return 0;
-    case routing::CircuitBreaker::State::open:
-      return 1;
-    case routing::CircuitBreaker::State::half_open:
-      return 2;
-  }
-  return 0;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 RouteRunner::RouteRunner(asio::io_context& ioc, http::HttpClient& client,
                          metrics::GatewayMetrics& metrics)
@@ -170,7 +156,7 @@ http::Task<ChainResult> RouteRunner::run(std::string_view model,
         state.breaker.record_success(admission);
         state.series.attempts_ok.inc();
         result.attempt_log.emplace_back(label, "ok");
-        state.series.circuit.set(0);
+        state.publish_circuit();
         result.route = &state;
         result.route_index = index;
         result.response = std::move(sent.response);
@@ -178,12 +164,12 @@ http::Task<ChainResult> RouteRunner::run(std::string_view model,
       }
       metrics_.upstream_attempts.with({model, label, routing::to_string(failure->kind)}).inc();
       result.attempt_log.emplace_back(label, routing::to_string(failure->kind));
-      if (counts_against_health(failure->kind)) {
+      if (routing::counts_against_health(failure->kind)) {
         state.breaker.record_failure(http::Clock::now(), admission);
       } else if (admission == routing::CircuitBreaker::Admission::probe) {
         state.breaker.record_success(admission);
       }
-      state.series.circuit.set(circuit_gauge_value(state.breaker.state(http::Clock::now())));
+      state.publish_circuit();
       log::warn("upstream_attempt_failed", {{"model", model},
                                             {"route", label},
                                             {"attempt", retry + 1},

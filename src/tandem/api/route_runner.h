@@ -45,12 +45,15 @@ struct RouteState {
              std::string_view model);
   config::RouteConfig route;
   const config::ProviderConfig* provider_config;
-  const providers::OpenAiProvider* http_provider;  // kind "openai", else null
-  providers::LocalProvider* local_provider;        // kind "local", else null
+  const providers::OpenAiProvider* http_provider;    // kind "openai", else null
+  providers::LocalProvider* local_provider;          // kind "local", else null
   const providers::ReplayProvider* replay_provider;  // kind "replay", else null
   routing::CircuitBreaker breaker;
   routing::RetryPolicy retry;
   RouteSeries series;
+
+  // Sets the circuit gauge from the breaker's state: 0 closed, 1 open, 2 half-open.
+  void publish_circuit();
 };
 
 struct RouteFailureSummary {

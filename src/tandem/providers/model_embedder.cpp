@@ -189,23 +189,46 @@ std::vector<std::vector<float>> ModelEmbedder::embed_chunk(std::span<const std::
       attempt.seconds = Seconds(http::Clock::now() - started).count();
       if (observer_) observer_(attempt);
     };
+    if (!route.local && !route.http) continue;
+    auto admission = routing::CircuitBreaker::Admission::allowed;
+    if (route.breaker != nullptr) admission = route.breaker->admit(started);
+    // The breaker learns each outcome before the observer runs, so the gauge it sets is current.
+    auto succeeded = [&] {
+      if (route.breaker != nullptr) route.breaker->record_success(admission);
+      report("ok");
+    };
     auto failed = [&](FailureKind kind, const std::string& detail) {
+      if (route.breaker != nullptr && kind != FailureKind::circuit_open) {
+        if (routing::counts_against_health(kind)) {
+          route.breaker->record_failure(http::Clock::now(), admission);
+        } else {
+          route.breaker->record_success(admission);  // the route answered: a probe is done
+        }
+      }
       report(routing::to_string(kind));
       failures += (failures.empty() ? "" : "; ") + route.label + ": " + routing::to_string(kind) +
                   " (" + detail + ")";
     };
+    if (admission == routing::CircuitBreaker::Admission::denied) {
+      failed(FailureKind::circuit_open, "circuit breaker open");
+      continue;
+    }
 
     if (route.local) {
       try {
         std::vector<std::vector<float>> vectors = route.local->embed_batch(texts, nullptr);
-        report("ok");
+        succeeded();
         return vectors;
       } catch (const EmbedderError& e) {
         failed(FailureKind::server_error, e.what());
         continue;
-      }  // any other PromptError is the input's: the next route would refuse it too
+      } catch (...) {
+        // Any other PromptError is the input's (the next route would refuse it too): it says
+        // nothing of the route, but a probe must not stay in flight for ever.
+        if (route.breaker != nullptr) route.breaker->record_success(admission);
+        throw;
+      }
     }
-    if (!route.http) continue;
 
     const config::ProviderConfig& pc = route.http->config();
     json::array inputs;
@@ -231,6 +254,7 @@ std::vector<std::vector<float>> ModelEmbedder::embed_chunk(std::span<const std::
       std::string detail = without_key(f.detail, pc.api_key);
       if (!routing::falls_back(f.kind)) {
         // The request itself was refused (a 400): no other route would take it either.
+        if (route.breaker != nullptr) route.breaker->record_success(admission);
         report(routing::to_string(f.kind));
         throw EmbedderError(what + ": " + route.label + " rejected the request: " + detail);
       }
@@ -248,7 +272,7 @@ std::vector<std::vector<float>> ModelEmbedder::embed_chunk(std::span<const std::
     ledger::Charge charge = ledger::charge(usage, route.price);
     attempt.usage = usage;
     attempt.cost_pico_usd = charge.cost_pico_usd;
-    report("ok");
+    succeeded();
     if (spend != nullptr) {
       prompts::EmbeddingSpend call;
       call.usage = usage;

@@ -20,6 +20,7 @@
 #include "tandem/core/usage.h"
 #include "tandem/prompts/example_store.h"
 #include "tandem/providers/openai_provider.h"
+#include "tandem/routing/circuit_breaker.h"
 
 namespace tandem::providers {
 
@@ -30,12 +31,16 @@ struct EmbedderRoute {
   core::Price price;             // the route's price: embedding tokens are input tokens
   std::shared_ptr<const OpenAiProvider> http;              // a remote route, or ...
   std::shared_ptr<const prompts::SentenceEmbedder> local;  // ... one served in process
+  // The route's circuit breaker, shared with the gateway's calls to the same route (null: none).
+  // An open circuit skips the route, so a dead first route costs no connect or timeout per call.
+  routing::CircuitBreaker* breaker = nullptr;
 };
 
 // One attempt at one route, for the gateway's metrics.
 struct EmbedderAttempt {
   std::size_t route = 0;  // index into the routes
-  std::string outcome;    // "ok", or the failure kind (routing::to_string)
+  std::string outcome;    // "ok", or the failure kind (routing::to_string; "circuit_open": not
+                          // sent, its breaker is open)
   core::Usage usage;      // "ok" from a remote route: what the provider reported
   std::int64_t cost_pico_usd = 0;
   double seconds = 0;
@@ -58,7 +63,8 @@ class ModelEmbedder final : public prompts::SentenceEmbedder {
   const std::vector<EmbedderRoute>& routes() const { return routes_; }
 
   std::vector<float> embed(std::string_view text) const override;
-  // kBatch texts per request, each request down the routes in order (one attempt per route).
+  // kBatch texts per request, each request down the routes in order (one attempt per route, none
+  // at a route whose circuit is open).
   // Throws prompts::EmbedderError naming every route's failure when none answers (never the API
   // key), at once when a provider rejects the request itself (a 400: no other route would take
   // it either).

@@ -59,6 +59,19 @@ bool falls_back(FailureKind kind) {
   return kind != FailureKind::client_error && kind != FailureKind::cancelled;
 }
 
+bool counts_against_health(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::client_error:
+    case FailureKind::context_length:
+    case FailureKind::content_refused:
+    case FailureKind::upstream_missing:
+    case FailureKind::cancelled:
+      return false;
+    default:
+      return true;
+  }
+}
+
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value) {
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   while (!value.empty() && value.back() == ' ') value.remove_suffix(1);

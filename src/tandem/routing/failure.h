@@ -38,6 +38,9 @@ struct Failure {
 bool is_retryable(FailureKind kind);
 // Worth trying the next route of the chain?
 bool falls_back(FailureKind kind);
+// Says something about the route's health, so counts towards opening its circuit breaker? Not a
+// refusal of the request itself, its context length or content, a missing model, a client gone.
+bool counts_against_health(FailureKind kind);
 
 // Classifies a non-2xx upstream answer from its status, body and Retry-After header.
 Failure classify_http_failure(int status, std::string_view body, std::string_view retry_after);
