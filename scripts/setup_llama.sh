@@ -4,8 +4,8 @@
 # Debian 12 has no llama.cpp package. Its source ships inside the npm package
 # node-llama-cpp@3.21.1 as llama/gitRelease.bundle (llama.cpp release v0.4.0); we clone that
 # bundle and build the llama, ggml and common libraries with tools and examples off (~7 minutes on
-# two cores). `--tools` also builds llama-bench and llama-server from the same source, which only
-# bench/local needs (~25 minutes more).
+# two cores). `--tools` also builds llama-bench, llama-batched-bench and llama-server from the same
+# source, which only bench/local needs (~25 minutes more).
 #
 # The prefix holds include/ (llama.h, ggml headers, common/ headers and the vendored nlohmann
 # json they include), lib/ (static libraries, including the two that `cmake --install` leaves
@@ -104,16 +104,18 @@ build_libraries() {
 }
 
 build_tools() {
-  if [[ -x $PREFIX/bin/llama-bench && -x $PREFIX/bin/llama-server ]]; then return; fi
+  local tools=(llama-bench llama-batched-bench llama-server) tool missing=0
+  for tool in "${tools[@]}"; do [[ -x $PREFIX/bin/$tool ]] || missing=1; done
+  if ((!missing)); then return; fi
   fetch_source
-  echo "setup-llama: building llama-bench and llama-server (about 25 minutes)"
+  echo "setup-llama: building ${tools[*]} (about 25 minutes)"
   # The libraries' build folder, reconfigured with the tools on: the libraries' flags do not
   # change, so only the tools are compiled.
   local build=$WORK/build
   configure "$build" ON
-  cmake --build "$build" -j "$JOBS" --target llama-bench llama-server >"$build.log"
+  cmake --build "$build" -j "$JOBS" --target "${tools[@]}" >"$build.log"
   mkdir -p "$PREFIX/bin"
-  cp "$build/bin/llama-bench" "$build/bin/llama-server" "$PREFIX/bin/"
+  for tool in "${tools[@]}"; do cp "$build/bin/$tool" "$PREFIX/bin/"; done
 }
 
 build_libraries

@@ -7,6 +7,13 @@
 //                 --target label=llama-server,url=...,pid=N,out=FILE,ignore-eos,valid-text \
 //                 --prompt-tokens 512 --gen-tokens 128 --streams 1,4,8 --repeats 3
 //
+//   with  --engine label=llama.cpp,bench=llama-bench,batched=llama-batched-bench,model=M.gguf,\
+//                  threads=2,batch=512,ubatch=512,ctx=8192,out=FILE
+// llama.cpp's engine alone (no server) takes its turn in the same alternation: a prompt sample is
+// `llama-bench -p P -n 0 -r 1`, and a generation round is `llama-bench -p 0 -n G -r 1` (one stream)
+// plus `llama-batched-bench -npl 1,4,8` (every wave size at once, random tokens, no sampling: the
+// forward pass alone, the ceiling of what a server on this machine can reach in that round).
+//
 // Only one server is under load at any moment. Alternating (A B A B ...) rather than running
 // one server's whole suite after the other's means a slow drift in the machine's speed (a
 // shared host) hits both alike instead of skewing the ratio.
@@ -35,11 +42,12 @@
 // that exceeds --max-other is retried, up to --repeats extra tries per measurement and
 // --wait-budget-s seconds of waiting per server, after which it is kept and flagged.
 // Zero npm dependencies: Node 18+ (global fetch with streamed bodies), Linux /proc.
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 function parseTarget(spec) {
-  const t = { label: '', url: '', pid: 0, out: '', ignoreEos: false, validText: false };
+  const t = { kind: 'server', label: '', url: '', pid: 0, out: '', ignoreEos: false, validText: false };
   for (const part of spec.split(',')) {
     const eq = part.indexOf('=');
     const k = eq < 0 ? part : part.slice(0, eq);
@@ -57,6 +65,24 @@ function parseTarget(spec) {
   return t;
 }
 
+function parseEngine(spec) {
+  const e = { kind: 'engine', label: 'llama.cpp', bench: '', batched: '', model: '', out: '',
+    threads: 0, batch: 512, ubatch: 512, ctx: 0 };
+  for (const part of spec.split(',')) {
+    const eq = part.indexOf('=');
+    const k = part.slice(0, eq);
+    const v = part.slice(eq + 1);
+    if (eq < 0) throw new Error(`--engine: '${part}' is not key=value`);
+    if (['label', 'bench', 'batched', 'model', 'out'].includes(k)) e[k] = v;
+    else if (['threads', 'batch', 'ubatch', 'ctx'].includes(k)) e[k] = +v;
+    else throw new Error(`--engine: unknown key '${k}'`);
+  }
+  if (!e.bench || !e.batched || !e.model || !e.threads || !e.ctx) {
+    throw new Error('--engine needs bench=, batched=, model=, threads= and ctx=');
+  }
+  return e;
+}
+
 function parseArgs(argv) {
   const a = {
     targets: [], model: 'm', promptTokens: 512, genTokens: 128, streams: [1, 4, 8], repeats: 3,
@@ -70,6 +96,7 @@ function parseArgs(argv) {
     };
     switch (k) {
       case '--target': a.targets.push(parseTarget(v())); break;
+      case '--engine': a.targets.push(parseEngine(v())); break;
       case '--model': a.model = v(); break;
       case '--prompt-tokens': a.promptTokens = +v(); break;
       case '--gen-tokens': a.genTokens = +v(); break;
@@ -84,7 +111,7 @@ function parseArgs(argv) {
       default: throw new Error(`unknown argument ${k}`);
     }
   }
-  if (!a.targets.length) throw new Error('at least one --target is required');
+  if (!a.targets.some((t) => t.kind !== 'engine')) throw new Error('at least one --target is required');
   for (const [name, n] of [['--prompt-tokens', a.promptTokens], ['--gen-tokens', a.genTokens],
     ['--repeats', a.repeats]]) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
@@ -250,8 +277,16 @@ function pidTicks(pid) { // utime + stime; the name field may hold spaces
     return Number(rest[11]) + Number(rest[12]);
   } catch { return 0; }
 }
+function childTicks() { // this driver's reaped children (llama-bench runs): cutime + cstime
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[13]) + Number(rest[14]);
+}
+// The program under test: a server (its pid) or the engine's runs (this driver's children).
+const watched = (t) => t.kind === 'engine' || t.pid > 0;
 function snap(t) {
-  return { t: performance.now(), busy: busyTicks(), srv: t.pid ? pidTicks(t.pid) : 0, self: process.cpuUsage() };
+  const srv = t.kind === 'engine' ? childTicks() : t.pid ? pidTicks(t.pid) : 0;
+  return { t: performance.now(), busy: busyTicks(), srv, self: process.cpuUsage() };
 }
 // % of one core used by everything except the server and this driver between two snaps.
 function otherPct(a, b) {
@@ -261,7 +296,7 @@ function otherPct(a, b) {
   return Math.max(0, ((b.busy - a.busy - (b.srv - a.srv) - selfTicks) / args.hz / dt) * 100);
 }
 async function waitQuiet(t) {
-  if (!t.pid) return;
+  if (!watched(t)) return;
   while (t.contention.waitedS < args.waitBudgetS) {
     const a = snap(t);
     await sleep(500);
@@ -283,7 +318,7 @@ async function sample(t, name, fn) {
     const a = snap(t);
     const v = await fn(t);
     const b = snap(t);
-    const other = t.pid ? otherPct(a, b) : 0;
+    const other = watched(t) ? otherPct(a, b) : 0;
     // ticks are 10 ms: too coarse to judge a short sample (the quiet wait before it must do)
     const contended = (b.t - a.t) >= 500 && other >= args.maxOther;
     if (contended && tries <= 2 && c.retried < args.repeats * 4 && c.waitedS < args.waitBudgetS) {
@@ -295,6 +330,38 @@ async function sample(t, name, fn) {
     return { ...v, otherPct: other, contended };
   }
 }
+// ---- llama.cpp alone: its tools as child processes (stdout is their result, stderr their log)
+function runTool(file, argv) {
+  return new Promise((resolve, reject) => {
+    execFile(file, argv, { maxBuffer: 64 << 20, timeout: args.timeoutMs }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${file} ${argv.join(' ')}: ${err.message}\n${String(stderr).slice(-800)}`));
+      else resolve(String(stdout));
+    });
+  });
+}
+const engineArgs = (e) => ['-m', e.model, '-t', `${e.threads}`, '-b', `${e.batch}`, '-ub', `${e.ubatch}`];
+// llama-bench, one repetition (after its own warm-up run): pp tokens/s (n = 0) or tg (p = 0).
+async function benchRun(e, p, n) {
+  const out = await runTool(e.bench, [...engineArgs(e), '-p', `${p}`, '-n', `${n}`, '-r', '1', '-o', 'json']);
+  const entry = JSON.parse(out).find((x) => x.n_prompt === p && x.n_gen === n);
+  if (!entry || !Number.isFinite(entry.avg_ts)) throw new Error(`llama-bench -p ${p} -n ${n}: no result in ${out.slice(0, 300)}`);
+  return entry.avg_ts;
+}
+// llama-batched-bench: every wave size in one run, each sequence a prompt of `npp` random tokens
+// and `args.genTokens` generated ones; aggregate generation tokens/s by size.
+async function batchedRun(e, npp, streams) {
+  const out = await runTool(e.batched, [...engineArgs(e), '-c', `${e.ctx}`, '-npp', `${npp}`,
+    '-ntg', `${args.genTokens}`, '-npl', streams.join(','), '--output-format', 'jsonl']);
+  const bySize = {};
+  for (const line of out.split('\n')) {
+    if (line.startsWith('{')) bySize[JSON.parse(line).pl] = JSON.parse(line).speed_tg;
+  }
+  for (const s of streams) {
+    if (!Number.isFinite(bySize[s])) throw new Error(`llama-batched-bench: no result for ${s} sequences in ${out.slice(0, 300)}`);
+  }
+  return bySize;
+}
+
 // `repeats` samples of fn for every target, alternating between targets.
 async function alternate(name, fn) {
   const out = new Map(args.targets.map((t) => [t, []]));
@@ -307,16 +374,19 @@ async function alternate(name, fn) {
 }
 
 async function main() {
+  const servers = args.targets.filter((t) => t.kind === 'server');
   for (const t of args.targets) {
     t.contention = { retried: 0, keptContended: 0, waitedS: 0 };
-    t.result = { label: t.label, args: { ...args, targets: undefined } };
+    t.result = { label: t.label, kind: t.kind, args: { ...args, targets: undefined } };
     if (t.validText) t.logitBias = await validTextBias(t);
     t.result.logitBias = t.logitBias || null;
   }
 
-  // Warm-up (not measured) and calibration, per server.
-  for (const t of args.targets) {
-    await chat(t, words(args.shortWords), 8);
+  // Warm-up (not measured) and calibration, per server. The engine's generation prompts are as
+  // long as a wave's short prompt on the first server.
+  for (const t of servers) {
+    const warm = await chat(t, words(args.shortWords), 8);
+    if (!args.shortPromptTokens) args.shortPromptTokens = warm.promptTokens;
     const base = (await chat(t, words(1), 1)).promptTokens;
     let n = Math.max(2, Math.round((args.promptTokens - base) / 1.3));
     let got = 0;
@@ -333,6 +403,7 @@ async function main() {
 
   // Prompt processing: one stream.
   const pps = await alternate('pp', async (t) => {
+    if (t.kind === 'engine') return { tps: await benchRun(t, args.promptTokens, 0) };
     const r = await chat(t, words(t.words), 1);
     const ttft = (r.first - r.start) / 1000;
     const decoded = r.promptTokens - r.cachedTokens;
@@ -341,6 +412,12 @@ async function main() {
   });
   for (const t of args.targets) {
     const pp = pps.get(t);
+    if (t.kind === 'engine') {
+      t.result.pp = { runs: pp, tps: median(pp.map((x) => x.tps)), promptTokens: args.promptTokens };
+      log(t, `pp (llama-bench pp${args.promptTokens}): ${t.result.pp.tps.toFixed(1)} tok/s (median of ` +
+        `${args.repeats}; ${pp.map((x) => x.tps.toFixed(1)).join(' ')})`);
+      continue;
+    }
     t.result.pp = {
       runs: pp,
       tps: median(pp.map((x) => x.tps)),
@@ -388,16 +465,41 @@ async function main() {
     return w;
   };
   const gen = new Map(args.targets.map((t) => [t, new Map(args.streams.map((s) => [s, []]))]));
+  const engineTg = new Map(args.targets.map((t) => [t, []]));
   for (let i = 0; i < args.repeats; i++) {
     const order = i % 2 ? [...args.targets].reverse() : args.targets;
     for (const t of order) {
+      if (t.kind === 'engine') {
+        const r = await sample(t, 'gen', async (e) => ({
+          tg: await benchRun(e, 0, args.genTokens),
+          bySize: await batchedRun(e, args.shortPromptTokens, args.streams),
+        }));
+        const mark = { contended: r.contended, otherPct: r.otherPct };
+        engineTg.get(t).push({ tps: r.tg, ...mark });
+        for (const s of args.streams) gen.get(t).get(s).push({ aggTps: r.bySize[s], ...mark });
+        continue;
+      }
       for (const s of args.streams) gen.get(t).get(s).push(await sample(t, `gen x${s}`, (x) => wave(x, s)));
     }
   }
   for (const t of args.targets) t.result.gen = {};
+  for (const t of args.targets) {
+    if (t.kind !== 'engine') continue;
+    const tg = engineTg.get(t);
+    t.result.tg = { runs: tg, tps: median(tg.map((x) => x.tps)), genTokens: args.genTokens };
+    log(t, `tg (llama-bench tg${args.genTokens}): ${t.result.tg.tps.toFixed(1)} tok/s (median of ` +
+      `${args.repeats}; ${tg.map((x) => x.tps.toFixed(1)).join(' ')})`);
+  }
   for (const s of args.streams) {
     for (const t of args.targets) {
       const waves = gen.get(t).get(s);
+      if (t.kind === 'engine') {
+        t.result.gen[s] = { streams: s, waves, aggTps: median(waves.map((w) => w.aggTps)),
+          promptTokens: args.shortPromptTokens };
+        log(t, `gen x${s} (llama-batched-bench, prompts of ${args.shortPromptTokens} tokens): aggregate ` +
+          `${t.result.gen[s].aggTps.toFixed(1)} tok/s (${waves.map((w) => w.aggTps.toFixed(1)).join(' ')})`);
+        continue;
+      }
       const streams = waves.flatMap((w) => w.streams);
       const ttfts = streams.map((x) => x.ttftMs);
       const g = {

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Prints bench/local's table for one model from the files run.sh collected:
-//   node report.mjs --name NAME --bench lb-1.json[,lb-2.json] --tandem tandem.json \
+//   node report.mjs --name NAME --engine engine.json --tandem tandem.json \
 //     --server server.json --tandem-rss-kb N --server-rss-kb N [--servers-other-cpu PCT] \
-//     [--bench-other-cpu PCT] [--max-other PCT] [--target-single 0.95] [--target-scaling 2.5] \
-//     [--summary FILE]
-// The llama.cpp column is llama-bench where the row says so, llama-server otherwise; ratio is
+//     [--target-single 0.95] [--target-scaling 2.5] [--summary FILE]
+// The llama.cpp column is what the row's "from" says: llama-bench or llama-batched-bench (the
+// engine alone, run by load.mjs in the same alternation as the servers) or llama-server; ratio is
 // Tandem / llama.cpp (for times and memory too, so < 1 is better there). --summary appends one
 // JSON line per model (for run.sh's final verdict).
 import { readFileSync, appendFileSync } from 'node:fs';
@@ -16,20 +16,9 @@ for (let i = 2; i < process.argv.length; i += 2) {
 const readJson = (f) => JSON.parse(readFileSync(f, 'utf8'));
 const tandem = readJson(a.tandem);
 const server = readJson(a.server);
-// One or more llama-bench runs (comma-separated files; run.sh runs it before and after the
-// servers): the table shows the mean of their averages.
-const benchRuns = a.bench.split(',').filter(Boolean).map(readJson);
+const engine = readJson(a.engine);
 const targetSingle = +(a['target-single'] || 0.95);
 const targetScaling = +(a['target-scaling'] || 2.5);
-
-// llama-bench: one entry with n_gen 0 (pp) and one with n_prompt 0 (tg) per run.
-function benchEntry(pick) {
-  const es = benchRuns.map((r) => r.find(pick)).filter(Boolean);
-  if (!es.length) return undefined;
-  return { ...es[0], avg_ts: es.reduce((x, e) => x + e.avg_ts, 0) / es.length, runs: es.map((e) => e.avg_ts) };
-}
-const ppBench = benchEntry((t) => t.n_prompt > 0 && t.n_gen === 0);
-const tgBench = benchEntry((t) => t.n_gen > 0 && t.n_prompt === 0);
 
 const f = (x, d = 1) => (x === undefined || x === null || !Number.isFinite(+x) ? '-' : (+x).toFixed(d));
 const ratio = (t, l) => (Number.isFinite(t) && Number.isFinite(l) && l > 0 ? t / l : NaN);
@@ -51,11 +40,11 @@ function row(name, t, l, src, { digits = 1, target = '', higherIsBetter = true, 
 }
 const ppC = (res) => (res.pp.runs || []).some((x) => x.contended);
 const genC = (res, s) => ((res.gen[s] && res.gen[s].waves) || []).some((w) => w.contended);
-const benchC = a['bench-other-cpu'] !== undefined && +a['bench-other-cpu'] >= +(a['max-other'] || 50);
+const engineTgC = (engine.tg.runs || []).some((x) => x.contended);
 
-// Against llama-server the ratio is the median of the ratios of samples taken next to each other
-// (load.mjs alternates the servers sample by sample), not the ratio of the medians: the machine's
-// speed drifts by more than the differences measured, and a pair sees the same machine.
+// Against llama.cpp the one-stream ratio is the median of the ratios of samples taken in the same
+// round (load.mjs alternates the programs sample by sample), not the ratio of the medians: the
+// machine's speed drifts by more than the differences measured, and a pair sees the same machine.
 const median = (xs) => {
   const v = xs.filter(Number.isFinite).sort((x, y) => x - y);
   const n = v.length;
@@ -65,6 +54,9 @@ const pairs = (ts, ls) => ts.slice(0, Math.min(ts.length, ls.length)).map((t, i)
 const ppPairs = pairs((tandem.pp.runs || []).map((x) => x.tps), (server.pp.runs || []).map((x) => x.tps));
 const gen1Pairs = tandem.gen[1] && server.gen[1]
   ? pairs(tandem.gen[1].waves.map((w) => w.aggTps), server.gen[1].waves.map((w) => w.aggTps)) : [];
+const ppBenchPairs = pairs((tandem.pp.runs || []).map((x) => x.tps), engine.pp.runs.map((x) => x.tps));
+const tgBenchPairs = tandem.gen[1]
+  ? pairs(tandem.gen[1].waves.map((w) => w.aggTps), engine.tg.runs.map((x) => x.tps)) : [];
 
 const streams = Object.keys(tandem.gen).map(Number).sort((x, y) => x - y);
 const g1t = tandem.gen[1];
@@ -72,9 +64,9 @@ const g1s = server.gen[1];
 
 const ppT = ppC(tandem);
 const ppS = ppC(server);
-row(`prompt tok/s, 1 stream (${ppBench ? `pp${ppBench.n_prompt}` : 'pp'})`, tandem.pp.tps,
-  ppBench && ppBench.avg_ts, 'llama-bench',
-  { target: `>= ${targetSingle}x`, check: targetSingle, tc: ppT, lc: benchC });
+row(`prompt tok/s, 1 stream (pp${engine.pp.promptTokens})`, tandem.pp.tps, engine.pp.tps, 'llama-bench',
+  { target: `>= ${targetSingle}x`, check: targetSingle, tc: ppT, lc: ppC(engine),
+    paired: ppBenchPairs.length ? median(ppBenchPairs) : undefined });
 row(`prompt tok/s, 1 stream (~${f(tandem.pp.promptTokens, 0)} tok)`, tandem.pp.tps, server.pp.tps,
   'llama-server', { target: `>= ${targetSingle}x`, check: targetSingle, tc: ppT, lc: ppS,
     paired: ppPairs.length ? median(ppPairs) : undefined });
@@ -83,9 +75,9 @@ row('TTFT ms, 1 stream, long prompt', tandem.pp.ttftMs, server.pp.ttftMs, 'llama
 if (g1t && g1s) {
   const tc = genC(tandem, 1);
   const lc = genC(server, 1);
-  row(`gen tok/s, 1 stream (${tgBench ? `tg${tgBench.n_gen}` : 'tg'})`, g1t.aggTps,
-    tgBench && tgBench.avg_ts, 'llama-bench',
-    { target: `>= ${targetSingle}x`, check: targetSingle, tc, lc: benchC });
+  row(`gen tok/s, 1 stream (tg${engine.tg.genTokens})`, g1t.aggTps, engine.tg.tps, 'llama-bench',
+    { target: `>= ${targetSingle}x`, check: targetSingle, tc, lc: engineTgC,
+      paired: tgBenchPairs.length ? median(tgBenchPairs) : undefined });
   row('gen tok/s, 1 stream', g1t.aggTps, g1s.aggTps, 'llama-server',
     { target: `>= ${targetSingle}x`, check: targetSingle, tc, lc,
       paired: gen1Pairs.length ? median(gen1Pairs) : undefined });
@@ -100,6 +92,10 @@ for (const s of streams) {
   const tc = genC(tandem, s);
   const lc = genC(server, s);
   row(`gen tok/s, ${s} streams, aggregate`, t.aggTps, l.aggTps, 'llama-server', { tc, lc });
+  if (engine.gen[s]) {
+    row(`gen tok/s, ${s} streams, aggregate`, t.aggTps, engine.gen[s].aggTps, 'llama-batched-bench',
+      { tc, lc: genC(engine, s) });
+  }
   row(`gen tok/s, ${s} streams, mean per stream`, t.perStreamTps, l.perStreamTps, 'llama-server', { tc, lc });
   row(`TTFT ms, ${s} streams, p50`, t.ttftP50Ms, l.ttftP50Ms, 'llama-server', { digits: 0, tc, lc });
   row(`TTFT ms, ${s} streams, p99`, t.ttftP99Ms, l.ttftP99Ms, 'llama-server', { digits: 0, tc, lc });
@@ -121,6 +117,14 @@ if (g1t && g1s && sMax > 1 && tandem.gen[sMax] && server.gen[sMax]) {
     'llama-server', f(r, 2), `Tandem >= ${targetScaling}x`, (ok ? 'PASS' : 'MISS') + (tc ? ' (contended)' : '')]);
   const mt = tandem.gen[sMax].aggTps / g1t.aggTps;
   const ms = server.gen[sMax].aggTps / g1s.aggTps;
+  if (engine.scaling) {
+    // The engine alone, in the same rounds: the forward pass with no server, sampler or network
+    // around it, what this machine allows in those minutes.
+    const se = engine.scaling.median;
+    const ec = genC(engine, 1) || genC(engine, sMax);
+    rows.push([`scaling: aggregate gen ${sMax} streams / 1, per round`, `${f(st, 2)}x${tc ? '*' : ''}`,
+      `${f(se, 2)}x${ec ? '*' : ''}`, 'llama-batched-bench', f(ratio(st, se), 2), '', '']);
+  }
   rows.push([`scaling: median ${sMax}-stream aggregate / median 1-stream`, `${f(mt, 2)}x${tc ? '*' : ''}`,
     `${f(ms, 2)}x${lc ? '*' : ''}`, 'llama-server', f(ratio(mt, ms), 2), '', '']);
 }
@@ -152,23 +156,27 @@ for (const [who, res] of [['Tandem', tandem], ['llama-server', server]]) {
   }
 }
 if (ppPairs.length || gen1Pairs.length) {
-  notes.push(`one stream against llama-server, the median of the ratios of adjacent samples: ` +
+  notes.push(`one stream against llama-server, the median of the ratios of samples of the same round: ` +
     `prompt ${ppPairs.map((x) => f(x, 2)).join(' / ')}; generation ${gen1Pairs.map((x) => f(x, 2)).join(' / ')}`);
 }
-for (const [who, res] of [['Tandem', tandem], ['llama-server', server]]) {
+if (ppBenchPairs.length || tgBenchPairs.length) {
+  notes.push(`one stream against llama-bench (-r 1 per round), likewise: ` +
+    `prompt ${ppBenchPairs.map((x) => f(x, 2)).join(' / ')}; generation ${tgBenchPairs.map((x) => f(x, 2)).join(' / ')}`);
+}
+for (const [who, res] of [['Tandem', tandem], ['llama-server', server], ['llama-batched-bench', engine]]) {
   if (res.scaling) {
     notes.push(`${who}: scaling ${res.scaling.streams}/1 per round ${res.scaling.rounds.map((x) => f(x, 2)).join(' / ')}`);
   }
 }
-if (benchRuns.length > 1 && ppBench && tgBench) {
-  notes.push(`llama-bench ran ${benchRuns.length} times (before and after the servers): ` +
-    `pp ${ppBench.runs.map((x) => f(x)).join(' / ')}, tg ${tgBench.runs.map((x) => f(x)).join(' / ')} tok/s; the table shows the mean`);
+if (engine.gen[1] && engine.gen[sMax]) {
+  notes.push(`llama-batched-bench's sequences have prompts of ${engine.gen[1].promptTokens} random tokens ` +
+    '(a wave\'s prompt length) and are not sampled: the forward pass alone');
 }
 if (a['servers-other-cpu'] !== undefined) {
-  notes.push(`CPU used by everything but the programs under test (load driver included), in % of one core: ` +
-    `during llama-bench ${a['bench-other-cpu'] ?? '-'}% (the larger of its runs), during the servers' load ${a['servers-other-cpu']}%`);
+  notes.push(`CPU used by everything but the programs under test and the load driver, in % of one core: ` +
+    `${a['servers-other-cpu']}% over the whole load`);
 }
-for (const [who, res] of [['Tandem', tandem], ['llama-server', server]]) {
+for (const [who, res] of [['Tandem', tandem], ['llama-server', server], ['llama.cpp tools', engine]]) {
   const c = res.contention;
   if (c && (c.retried || c.keptContended || c.waitedS)) {
     notes.push(`${who}: waited ${f(c.waitedS, 0)} s for other work to stop, dropped ${c.retried} contended samples` +

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Local inference benchmark: Tandem's in-process llama.cpp engine against llama.cpp's own
-# llama-bench and llama-server, built from the same source, on random-weight models with
+# llama-bench, llama-batched-bench and llama-server, built from the same source, on random-weight models with
 # Qwen2-0.5B's shape (Q4_K and Q8_0). Per model it prints prompt-processing and generation
 # tokens/s for one stream and for 4 and 8 concurrent streams, time to first token, peak RSS,
 # the Tandem/llama.cpp ratios and the issue's targets (one stream >= 0.95x llama.cpp; 8 streams
 # >= 2.5x the aggregate generation throughput of one). See bench/local/README.md.
 #
-# Both servers are started, but the load driver alternates between them sample by sample, so
-# only one is ever under load; every process started is killed on exit by a trap.
+# Both servers are started, but the load driver alternates between them and llama.cpp's tools
+# (the engine alone) sample by sample, so only one is ever under load; every process started is
+# killed on exit by a trap.
 # Exit status: 0 whether the targets are met or not (it is a benchmark); non-zero only when
 # something fails to build, start or answer.
 set -euo pipefail
@@ -25,14 +26,13 @@ if [[ -n "$QUICK" ]]; then # smoke test: the tiny model, short runs (under a min
   GEN_TOKENS="${GEN_TOKENS:-16}"
   PROMPT_TOKENS="${PROMPT_TOKENS:-128}"
   REPEATS="${REPEATS:-1}"
-  BENCH_REPEATS="${BENCH_REPEATS:-1}"
 else
   MODELS="${MODELS:-q4_k q8_0}"     # any of q4_k q8_0 f16 tiny
   STREAMS="${STREAMS:-1,4,8}"       # concurrent streams per generation wave
   GEN_TOKENS="${GEN_TOKENS:-128}"   # max_tokens per generation request (llama-bench -n)
   PROMPT_TOKENS="${PROMPT_TOKENS:-512}" # prompt length for prompt processing (llama-bench -p)
-  REPEATS="${REPEATS:-5}"           # requests (pp) or waves (gen) per measurement
-  BENCH_REPEATS="${BENCH_REPEATS:-3}" # llama-bench -r
+  REPEATS="${REPEATS:-5}"           # rounds: requests (pp) or waves (gen) per measurement, and
+                                    # llama-bench / llama-batched-bench runs (-r 1 each)
 fi
 THREADS="${THREADS:-2}"             # compute threads, the same for all three
 CONTEXT="${CONTEXT:-1024}"          # tokens per sequence
@@ -43,8 +43,7 @@ WAIT_IDLE_CPU="${WAIT_IDLE_CPU:-}"  # set (e.g. 20): before each phase wait unti
 WAIT_IDLE_MAX="${WAIT_IDLE_MAX:-300}" # ... for at most this many seconds (also the load driver's
                                     # budget for waiting out other work between samples)
 MAX_OTHER="${MAX_OTHER:-50}"        # a sample during which other processes used more than this
-                                    # (% of one core) is retried (load.mjs; llama-bench: BENCH_TRIES)
-BENCH_TRIES="${BENCH_TRIES:-3}"     # llama-bench runs at most this often until one is uncontended
+                                    # (% of one core) is retried (load.mjs)
 KEEP_TMP="${KEEP_TMP:-}"            # set: keep the temp dir (configs, logs, raw JSON)
 NICE="${NICE:-}"                    # set (e.g. -10, needs root for < 0): run the servers, llama-bench
                                     # and the driver at this niceness, ahead of other work
@@ -54,7 +53,7 @@ TARGET_SCALING="${TARGET_SCALING:-2.5}"
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 log() { echo "== $*"; }
 
-for v in GEN_TOKENS PROMPT_TOKENS REPEATS BENCH_REPEATS THREADS CONTEXT BATCH PARALLEL MAX_OTHER BENCH_TRIES; do
+for v in GEN_TOKENS PROMPT_TOKENS REPEATS THREADS CONTEXT BATCH PARALLEL MAX_OTHER; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
 [[ -z "$WAIT_IDLE_CPU" || "$WAIT_IDLE_CPU" =~ ^[1-9][0-9]*$ ]] || die "WAIT_IDLE_CPU must be a positive integer"
@@ -106,9 +105,11 @@ forget_pid() { # PID: drop from PIDS once stopped
 log "llama.cpp tools (scripts/setup_llama.sh --tools; returns at once when built)"
 "$ROOT/scripts/setup_llama.sh" --tools
 LLAMA_BENCH="$LLAMA_PREFIX/bin/llama-bench"
+LLAMA_BATCHED="$LLAMA_PREFIX/bin/llama-batched-bench"
 LLAMA_SERVER="$LLAMA_PREFIX/bin/llama-server"
 VOCAB="$LLAMA_PREFIX/share/vocab/ggml-vocab-qwen2.gguf"
-[[ -x "$LLAMA_BENCH" && -x "$LLAMA_SERVER" ]] || die "llama-bench/llama-server missing in $LLAMA_PREFIX/bin"
+[[ -x "$LLAMA_BENCH" && -x "$LLAMA_BATCHED" && -x "$LLAMA_SERVER" ]] ||
+  die "llama-bench/llama-batched-bench/llama-server missing in $LLAMA_PREFIX/bin"
 [[ -f "$VOCAB" ]] || die "$VOCAB missing"
 
 if [[ -z "${TANDEM_BIN:-}" ]]; then
@@ -195,18 +196,20 @@ wait_idle() { # with WAIT_IDLE_CPU set: until the machine is (nearly) idle, boun
   done
 }
 
-# Runs the load driver against both servers (alternating sample by sample; only one is under
-# load at any moment) while counting the CPU everything else used. Sets LOAD_OTHER_CPU (% of
-# one core used by all but the two servers, the driver included).
+# Runs the load driver against both servers and llama.cpp's tools (alternating sample by sample;
+# only one is under load at any moment) while counting the CPU everything else used. Sets
+# LOAD_OTHER_CPU (% of one core used by all but the two servers, the driver and the tools it ran:
+# this shell's reaped children).
 drive() { # TANDEM_PORT TANDEM_PID SERVER_PORT SERVER_PID
   local tport="$1" tpid="$2" sport="$3" spid="$4"
   wait_idle
   local b0 p0 t0 b1 p1 t1
-  b0="$(cpu_busy_ticks)"; p0=$(($(proc_ticks "$tpid") + $(proc_ticks "$spid"))); t0="$(date +%s.%N)"
+  b0="$(cpu_busy_ticks)"; p0=$(($(proc_ticks "$tpid") + $(proc_ticks "$spid") + $(children_ticks))); t0="$(date +%s.%N)"
   # in the background and waited for, so that a TERM to this script stops it at once
   "${RUN[@]}" node "$HERE/load.mjs" \
     --target "label=tandem,url=http://127.0.0.1:$tport/v1/chat/completions,pid=$tpid,out=$W/tandem.json,ignore-eos" \
     --target "label=llama-server,url=http://127.0.0.1:$sport/v1/chat/completions,pid=$spid,out=$W/llama-server.json,ignore-eos,valid-text" \
+    --engine "label=llama.cpp,bench=$LLAMA_BENCH,batched=$LLAMA_BATCHED,model=$MODEL,threads=$THREADS,batch=$BATCH,ubatch=$UBATCH,ctx=$((PARALLEL * CONTEXT)),out=$W/llama-cpp.json" \
     --model m --prompt-tokens "$PROMPT_TOKENS" --gen-tokens "$GEN_TOKENS" --streams "$STREAMS" \
     --repeats "$REPEATS" --hz "$(getconf CLK_TCK)" --max-other "$MAX_OTHER" \
     --wait-budget-s "$WAIT_IDLE_MAX" &
@@ -214,37 +217,9 @@ drive() { # TANDEM_PORT TANDEM_PID SERVER_PORT SERVER_PID
   PIDS+=("$npid")
   wait "$npid" || die "the load driver failed (logs: $TMP)"
   forget_pid "$npid"
-  b1="$(cpu_busy_ticks)"; p1=$(($(proc_ticks "$tpid") + $(proc_ticks "$spid"))); t1="$(date +%s.%N)"
+  b1="$(cpu_busy_ticks)"; p1=$(($(proc_ticks "$tpid") + $(proc_ticks "$spid") + $(children_ticks))); t1="$(date +%s.%N)"
   LOAD_OTHER_CPU="$(awk -v b="$((b1 - b0))" -v p="$((p1 - p0))" -v dt="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
     -v hz="$(getconf CLK_TCK)" 'BEGIN { o = (b - p) / hz / dt * 100; if (o < 0) o = 0; printf "%.0f", o }')"
-}
-
-# llama-bench: the engine alone, no server. Retried when other work shared the machine:
-# other CPU = all busy CPU - what llama-bench used (this shell's reaped-children times).
-# Sets BENCH_OTHER.
-llama_bench() { # OUT.json
-  local out="$1" try b0 c0 t0 b1 c1 t1
-  for try in $(seq 1 "$BENCH_TRIES"); do
-    wait_idle
-    log "llama-bench -p $PROMPT_TOKENS -n $GEN_TOKENS -t $THREADS -b $BATCH -ub $UBATCH -r $BENCH_REPEATS"
-    b0="$(cpu_busy_ticks)"; c0="$(children_ticks)"; t0="$(date +%s.%N)"
-    "${RUN[@]}" timeout 1800 "$LLAMA_BENCH" -m "$MODEL" -p "$PROMPT_TOKENS" -n "$GEN_TOKENS" -t "$THREADS" \
-      -b "$BATCH" -ub "$UBATCH" -r "$BENCH_REPEATS" -o json >"$out" 2>"$out.log" &
-    BPID=$!; PIDS+=("$BPID")
-    wait "$BPID" || die "llama-bench failed: $(tail -5 "$out.log")"
-    forget_pid "$BPID"
-    b1="$(cpu_busy_ticks)"; c1="$(children_ticks)"; t1="$(date +%s.%N)"
-    BENCH_OTHER="$(awk -v b="$((b1 - b0))" -v c="$((c1 - c0))" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
-      'BEGIN { o = (b - c) / hz / (t1 - t0) * 100; if (o < 0) o = 0; printf "%.0f", o }')"
-    node -e '
-      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-      for (const t of r) console.log(`   ${t.n_prompt ? "pp" + t.n_prompt : "tg" + t.n_gen}: ${t.avg_ts.toFixed(1)} ± ${t.stddev_ts.toFixed(1)} tok/s`);
-    ' "$out"
-    echo "   other work used ${BENCH_OTHER}% of a core meanwhile"
-    ((BENCH_OTHER < MAX_OTHER)) && return 0
-    ((try < BENCH_TRIES)) && echo "   contended: running llama-bench again"
-  done
-  return 0
 }
 
 # ---------------------------------------------------------------- measure
@@ -252,7 +227,7 @@ llama_bench() { # OUT.json
 echo
 log "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 log "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-log "knobs: NICE='$NICE' MODELS='$MODELS' STREAMS=$STREAMS PROMPT_TOKENS=$PROMPT_TOKENS GEN_TOKENS=$GEN_TOKENS REPEATS=$REPEATS BENCH_REPEATS=$BENCH_REPEATS THREADS=$THREADS CONTEXT=$CONTEXT PARALLEL=$PARALLEL BATCH=$BATCH"
+log "knobs: NICE='$NICE' MODELS='$MODELS' STREAMS=$STREAMS PROMPT_TOKENS=$PROMPT_TOKENS GEN_TOKENS=$GEN_TOKENS REPEATS=$REPEATS THREADS=$THREADS CONTEXT=$CONTEXT PARALLEL=$PARALLEL BATCH=$BATCH"
 
 UBATCH=$((BATCH < 512 ? BATCH : 512)) # what Tandem's engine uses for generation models
 SUMMARY="$TMP/summary.jsonl"
@@ -265,11 +240,6 @@ for m in $MODELS; do
   mkdir -p "$W"
   echo
   log "model $m: $MODEL ($(du -m "$MODEL" | cut -f1) MB)"
-
-  # llama-bench before and after the servers: the table shows their mean, so a drift in the
-  # machine's speed during the run shows up as a spread instead of skewing the ratios.
-  llama_bench "$W/llama-bench-1.json"
-  BENCH_OTHER_1="$BENCH_OTHER"
 
   # Tandem.
   cat >"$W/tandem.toml" <<EOF
@@ -322,7 +292,7 @@ EOF
     sleep 0.2
   done
 
-  log "load: alternating between tandem and llama-server, sample by sample (one under load at a time)"
+  log "load: alternating between tandem, llama-server and llama.cpp's tools, sample by sample (one under load at a time)"
   drive "$TPORT" "$TPID" "$SPORT" "$SPID"
   TANDEM_RSS_KB="$(status_kb "$TPID" VmHWM)"
   SERVER_RSS_KB="$(status_kb "$SPID" VmHWM)"
@@ -330,13 +300,9 @@ EOF
   stop_pid "$TPID"; forget_pid "$TPID"
   stop_pid "$SPID"; forget_pid "$SPID"
 
-  llama_bench "$W/llama-bench-2.json"
-  BENCH_OTHER="$(( BENCH_OTHER_1 > BENCH_OTHER ? BENCH_OTHER_1 : BENCH_OTHER ))"
-
   node "$HERE/report.mjs" --name "model $m ($(basename "$MODEL")), load average now $(cut -d' ' -f1-3 /proc/loadavg)" \
-    --bench "$W/llama-bench-1.json,$W/llama-bench-2.json" --tandem "$W/tandem.json" --server "$W/llama-server.json" \
-    --tandem-rss-kb "$TANDEM_RSS_KB" --server-rss-kb "$SERVER_RSS_KB" \
-    --servers-other-cpu "$SERVERS_OTHER" --bench-other-cpu "$BENCH_OTHER" --max-other "$MAX_OTHER" \
+    --engine "$W/llama-cpp.json" --tandem "$W/tandem.json" --server "$W/llama-server.json" \
+    --tandem-rss-kb "$TANDEM_RSS_KB" --server-rss-kb "$SERVER_RSS_KB" --servers-other-cpu "$SERVERS_OTHER" \
     --target-single "$TARGET_SINGLE" --target-scaling "$TARGET_SCALING" --summary "$SUMMARY" \
     | tee "$W/report.txt"
   REPORTS+=("$W/report.txt")
