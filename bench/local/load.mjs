@@ -20,11 +20,14 @@
 //
 // Phases, in order (each for every server before the next):
 //   warm-up      one short request (not measured)
-//   calibrate    finds how many random words make a prompt of --prompt-tokens tokens (the
-//                chat template included), from the server's own usage.prompt_tokens
-//   pp           --repeats requests, a ~prompt-tokens prompt of random words (unique from the
-//                first word, so no KV-cache prefix is reused), max_tokens 1, streamed:
-//                prompt tokens/s = (prompt_tokens - cached_tokens) / time to first token
+//   calibrate    finds how many random words make a prompt of about 1.5% under --prompt-tokens
+//                tokens (the chat template included), from the server's own
+//                usage.prompt_tokens: llama-bench's context holds exactly --prompt-tokens, and a
+//                prompt one token longer makes llama.cpp pad the attention's view of the KV
+//                cache to the next 256 cells (512 -> 768), which costs some 5%
+//   pp           --pp-repeats requests (default --repeats) with such a prompt of random words
+//                (unique from the first word, so no KV-cache prefix is reused), max_tokens 1,
+//                streamed: prompt tokens/s = (prompt_tokens - cached_tokens) / time to first token
 //   gen S        for each S in --streams: --repeats waves of S concurrent streams, each a short
 //                unique prompt, max_tokens --gen-tokens, greedy. Per stream: TTFT, completion
 //                tokens (usage, exact), tokens/s = (completion - 1) / (end - first token).
@@ -85,7 +88,7 @@ function parseEngine(spec) {
 
 function parseArgs(argv) {
   const a = {
-    targets: [], model: 'm', promptTokens: 512, genTokens: 128, streams: [1, 4, 8], repeats: 3,
+    targets: [], model: 'm', promptTokens: 512, genTokens: 128, streams: [1, 4, 8], repeats: 3, ppRepeats: 0,
     shortWords: 12, timeoutMs: 600000, seed: 1, maxOther: 50, waitBudgetS: 300, hz: 100,
   };
   for (let i = 2; i < argv.length; i++) {
@@ -102,6 +105,7 @@ function parseArgs(argv) {
       case '--gen-tokens': a.genTokens = +v(); break;
       case '--streams': a.streams = v().split(',').filter(Boolean).map(Number); break;
       case '--repeats': a.repeats = +v(); break;
+      case '--pp-repeats': a.ppRepeats = +v(); break;
       case '--short-words': a.shortWords = +v(); break;
       case '--timeout-ms': a.timeoutMs = +v(); break;
       case '--seed': a.seed = +v(); break;
@@ -113,7 +117,7 @@ function parseArgs(argv) {
   }
   if (!a.targets.some((t) => t.kind !== 'engine')) throw new Error('at least one --target is required');
   for (const [name, n] of [['--prompt-tokens', a.promptTokens], ['--gen-tokens', a.genTokens],
-    ['--repeats', a.repeats]]) {
+    ['--repeats', a.repeats], ['--pp-repeats', a.ppRepeats || a.repeats]]) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
   }
   if (!a.streams.length || a.streams.some((s) => !Number.isInteger(s) || s < 1)) {
@@ -363,9 +367,9 @@ async function batchedRun(e, npp, streams) {
 }
 
 // `repeats` samples of fn for every target, alternating between targets.
-async function alternate(name, fn) {
+async function alternate(name, repeats, fn) {
   const out = new Map(args.targets.map((t) => [t, []]));
-  for (let i = 0; i < args.repeats; i++) {
+  for (let i = 0; i < repeats; i++) {
     // the order flips every round: A B, B A, A B ...
     const order = i % 2 ? [...args.targets].reverse() : args.targets;
     for (const t of order) out.get(t).push(await sample(t, name, fn));
@@ -387,14 +391,17 @@ async function main() {
   for (const t of servers) {
     const warm = await chat(t, words(args.shortWords), 8);
     if (!args.shortPromptTokens) args.shortPromptTokens = warm.promptTokens;
+    // Random words vary in length: aim a little below --prompt-tokens, so that a prompt (chat
+    // template included) rarely holds more tokens than llama-bench's context does.
+    const want = args.promptTokens - Math.max(4, Math.round(args.promptTokens * 0.015));
     const base = (await chat(t, words(1), 1)).promptTokens;
-    let n = Math.max(2, Math.round((args.promptTokens - base) / 1.3));
+    let n = Math.max(2, Math.round((want - base) / 1.3));
     let got = 0;
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 4; i++) {
       got = (await chat(t, words(n), 1)).promptTokens;
-      if (Math.abs(got - args.promptTokens) <= Math.max(4, args.promptTokens * 0.01)) break;
+      if (Math.abs(got - want) <= Math.max(3, want * 0.005)) break;
       const perWord = Math.max(0.2, (got - base) / Math.max(1, n - 1));
-      n = Math.max(2, Math.round(n + (args.promptTokens - got) / perWord));
+      n = Math.max(2, Math.round(n + (want - got) / perWord));
     }
     log(t, `calibrated: ${n} words -> ~${got} prompt tokens (template alone: ${base})`);
     t.words = n;
@@ -402,7 +409,7 @@ async function main() {
   }
 
   // Prompt processing: one stream.
-  const pps = await alternate('pp', async (t) => {
+  const pps = await alternate('pp', args.ppRepeats || args.repeats, async (t) => {
     if (t.kind === 'engine') return { tps: await benchRun(t, args.promptTokens, 0) };
     const r = await chat(t, words(t.words), 1);
     const ttft = (r.first - r.start) / 1000;
@@ -415,7 +422,7 @@ async function main() {
     if (t.kind === 'engine') {
       t.result.pp = { runs: pp, tps: median(pp.map((x) => x.tps)), promptTokens: args.promptTokens };
       log(t, `pp (llama-bench pp${args.promptTokens}): ${t.result.pp.tps.toFixed(1)} tok/s (median of ` +
-        `${args.repeats}; ${pp.map((x) => x.tps.toFixed(1)).join(' ')})`);
+        `${pp.length}; ${pp.map((x) => x.tps.toFixed(1)).join(' ')})`);
       continue;
     }
     t.result.pp = {
@@ -427,7 +434,7 @@ async function main() {
       computeMs: median(pp.map((x) => x.computeMs)),
     };
     const p = t.result.pp;
-    log(t, `pp: ${p.tps.toFixed(1)} tok/s (median of ${args.repeats}; ` +
+    log(t, `pp: ${p.tps.toFixed(1)} tok/s (median of ${pp.length}; ` +
       `${pp.map((x) => x.tps.toFixed(1)).join(' ')}), ${p.promptTokens.toFixed(0)} prompt tokens, ` +
       `${p.cachedTokens.toFixed(1)} cached, TTFT ${p.ttftMs.toFixed(0)} ms (server compute ${p.computeMs.toFixed(0)} ms)`);
   }

@@ -26,6 +26,7 @@ if [[ -n "$QUICK" ]]; then # smoke test: the tiny model, short runs (under a min
   GEN_TOKENS="${GEN_TOKENS:-16}"
   PROMPT_TOKENS="${PROMPT_TOKENS:-128}"
   REPEATS="${REPEATS:-1}"
+  PP_REPEATS="${PP_REPEATS:-1}"
 else
   MODELS="${MODELS:-q4_k q8_0}"     # any of q4_k q8_0 f16 tiny
   STREAMS="${STREAMS:-1,4,8}"       # concurrent streams per generation wave
@@ -33,6 +34,8 @@ else
   PROMPT_TOKENS="${PROMPT_TOKENS:-512}" # prompt length for prompt processing (llama-bench -p)
   REPEATS="${REPEATS:-5}"           # rounds: requests (pp) or waves (gen) per measurement, and
                                     # llama-bench / llama-batched-bench runs (-r 1 each)
+  PP_REPEATS="${PP_REPEATS:-9}"     # prompt-processing rounds: a sample is one 512-token prompt
+                                    # (~5 s), and this VM's speed flips within seconds
 fi
 THREADS="${THREADS:-2}"             # compute threads, the same for all three
 CONTEXT="${CONTEXT:-1024}"          # tokens per sequence
@@ -53,7 +56,7 @@ TARGET_SCALING="${TARGET_SCALING:-2.5}"
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 log() { echo "== $*"; }
 
-for v in GEN_TOKENS PROMPT_TOKENS REPEATS THREADS CONTEXT BATCH PARALLEL MAX_OTHER; do
+for v in GEN_TOKENS PROMPT_TOKENS REPEATS PP_REPEATS THREADS CONTEXT BATCH PARALLEL MAX_OTHER; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
 [[ -z "$WAIT_IDLE_CPU" || "$WAIT_IDLE_CPU" =~ ^[1-9][0-9]*$ ]] || die "WAIT_IDLE_CPU must be a positive integer"
@@ -211,7 +214,7 @@ drive() { # TANDEM_PORT TANDEM_PID SERVER_PORT SERVER_PID
     --target "label=llama-server,url=http://127.0.0.1:$sport/v1/chat/completions,pid=$spid,out=$W/llama-server.json,ignore-eos,valid-text" \
     --engine "label=llama.cpp,bench=$LLAMA_BENCH,batched=$LLAMA_BATCHED,model=$MODEL,threads=$THREADS,batch=$BATCH,ubatch=$UBATCH,ctx=$((PARALLEL * CONTEXT)),out=$W/llama-cpp.json" \
     --model m --prompt-tokens "$PROMPT_TOKENS" --gen-tokens "$GEN_TOKENS" --streams "$STREAMS" \
-    --repeats "$REPEATS" --hz "$(getconf CLK_TCK)" --max-other "$MAX_OTHER" \
+    --repeats "$REPEATS" --pp-repeats "$PP_REPEATS" --hz "$(getconf CLK_TCK)" --max-other "$MAX_OTHER" \
     --wait-budget-s "$WAIT_IDLE_MAX" &
   local npid=$!
   PIDS+=("$npid")
@@ -227,7 +230,7 @@ drive() { # TANDEM_PORT TANDEM_PID SERVER_PORT SERVER_PID
 echo
 log "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 log "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-log "knobs: NICE='$NICE' MODELS='$MODELS' STREAMS=$STREAMS PROMPT_TOKENS=$PROMPT_TOKENS GEN_TOKENS=$GEN_TOKENS REPEATS=$REPEATS THREADS=$THREADS CONTEXT=$CONTEXT PARALLEL=$PARALLEL BATCH=$BATCH"
+log "knobs: NICE='$NICE' MODELS='$MODELS' STREAMS=$STREAMS PROMPT_TOKENS=$PROMPT_TOKENS GEN_TOKENS=$GEN_TOKENS REPEATS=$REPEATS PP_REPEATS=$PP_REPEATS THREADS=$THREADS CONTEXT=$CONTEXT PARALLEL=$PARALLEL BATCH=$BATCH"
 
 UBATCH=$((BATCH < 512 ? BATCH : 512)) # what Tandem's engine uses for generation models
 SUMMARY="$TMP/summary.jsonl"
