@@ -282,16 +282,22 @@ TEST_F(RemoteEmbedder, ADeadRouteIsSkippedOnceItsCircuitOpens) {
 TEST_F(RemoteEmbedder, AnOpenCircuitLetsAProbeThroughAfterItsCooldown) {
   Gateway g(config(R"([{ provider = "emb", model = "mock:words" }])", "",
                    "breaker_failure_threshold = 2\nbreaker_cooldown_ms = 1500"));
+  // Two failures open it; a refused request between them (the request's fault, not the
+  // route's) neither counts nor resets the count.
   Script down;
   down.status = 500;
+  Script refused;
+  refused.status = 400;
+  refused.error_message = "input too long";
   g.mock2.push(down);
+  g.mock2.push(refused);
   g.mock2.push(down);
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < 3; ++i) {
     auto r = g.post("/v1/tasks/topic", R"({"input": "my cat"})");
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(body_of(r).at("variant"), "plain");
+    EXPECT_EQ(g.metric("tandem_circuit_state{route=\"emb:mock:words\"}"), i == 2 ? 1 : 0) << i;
   }
-  EXPECT_EQ(g.metric("tandem_circuit_state{route=\"emb:mock:words\"}"), 1);
 
   // Open: the API is not called, and the error says why.
   std::size_t sent = g.mock2.request_count();

@@ -197,12 +197,19 @@ std::vector<std::vector<float>> ModelEmbedder::embed_chunk(std::span<const std::
       if (route.breaker != nullptr) route.breaker->record_success(admission);
       report("ok");
     };
+    // A failure that says nothing of the route's health (as the gateway's route runner counts
+    // them) leaves its breaker alone, except that a probe is done: the route answered.
+    auto not_the_routes_fault = [&] {
+      if (route.breaker != nullptr && admission == routing::CircuitBreaker::Admission::probe) {
+        route.breaker->record_success(admission);
+      }
+    };
     auto failed = [&](FailureKind kind, const std::string& detail) {
       if (route.breaker != nullptr && kind != FailureKind::circuit_open) {
         if (routing::counts_against_health(kind)) {
           route.breaker->record_failure(http::Clock::now(), admission);
         } else {
-          route.breaker->record_success(admission);  // the route answered: a probe is done
+          not_the_routes_fault();
         }
       }
       report(routing::to_string(kind));
@@ -223,9 +230,8 @@ std::vector<std::vector<float>> ModelEmbedder::embed_chunk(std::span<const std::
         failed(FailureKind::server_error, e.what());
         continue;
       } catch (...) {
-        // Any other PromptError is the input's (the next route would refuse it too): it says
-        // nothing of the route, but a probe must not stay in flight for ever.
-        if (route.breaker != nullptr) route.breaker->record_success(admission);
+        // Any other PromptError is the input's: the next route would refuse it too.
+        not_the_routes_fault();
         throw;
       }
     }
@@ -254,7 +260,7 @@ std::vector<std::vector<float>> ModelEmbedder::embed_chunk(std::span<const std::
       std::string detail = without_key(f.detail, pc.api_key);
       if (!routing::falls_back(f.kind)) {
         // The request itself was refused (a 400): no other route would take it either.
-        if (route.breaker != nullptr) route.breaker->record_success(admission);
+        not_the_routes_fault();
         report(routing::to_string(f.kind));
         throw EmbedderError(what + ": " + route.label + " rejected the request: " + detail);
       }
