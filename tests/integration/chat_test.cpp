@@ -159,7 +159,7 @@ TEST(Metrics, CountRequestsTokensAndCostExactly) {
   EXPECT_EQ(
       gw.metric(R"(tandem_model_request_duration_seconds_count{model="m",route="up:up-model"})"),
       3);
-  EXPECT_EQ(gw.metric(R"(tandem_circuit_state{route="up:up-model"})"), 0);
+  EXPECT_EQ(gw.metric(R"(tandem_circuit_state{model="m",route="up:up-model"})"), 0);
   HttpResult text = gw.get("/metrics");
   EXPECT_NE(text.header("content-type").find("text/plain"), std::string::npos);
 }

@@ -263,7 +263,7 @@ TEST_F(RemoteEmbedder, ADeadRouteIsSkippedOnceItsCircuitOpens) {
   Gateway g(config("", "breaker_failure_threshold = 2"));
   const std::string dead = "tandem_upstream_attempts_total{model=\"vectors\",route=\"dead:x\",";
   EXPECT_EQ(g.metric(dead + "outcome=\"connect_error\"}"), 2);
-  EXPECT_EQ(g.metric("tandem_circuit_state{route=\"dead:x\"}"), 1);
+  EXPECT_EQ(g.metric("tandem_circuit_state{model=\"vectors\",route=\"dead:x\"}"), 1);
 
   // A request's embedding skips it without trying to connect and the variant answers.
   auto r = g.post("/v1/tasks/topic", R"({"input": "does my cat sleep on the sofa"})");
@@ -296,7 +296,9 @@ TEST_F(RemoteEmbedder, AnOpenCircuitLetsAProbeThroughAfterItsCooldown) {
     auto r = g.post("/v1/tasks/topic", R"({"input": "my cat"})");
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(body_of(r).at("variant"), "plain");
-    EXPECT_EQ(g.metric("tandem_circuit_state{route=\"emb:mock:words\"}"), i == 2 ? 1 : 0) << i;
+    EXPECT_EQ(g.metric("tandem_circuit_state{model=\"vectors\",route=\"emb:mock:words\"}"),
+              i == 2 ? 1 : 0)
+        << i;
   }
 
   // Open: the API is not called, and the error says why.
@@ -318,7 +320,7 @@ TEST_F(RemoteEmbedder, AnOpenCircuitLetsAProbeThroughAfterItsCooldown) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(body_of(r).at("variant"), "llm");
   EXPECT_EQ(g.mock2.request_count(), sent + 1);
-  EXPECT_EQ(g.metric("tandem_circuit_state{route=\"emb:mock:words\"}"), 0);
+  EXPECT_EQ(g.metric("tandem_circuit_state{model=\"vectors\",route=\"emb:mock:words\"}"), 0);
 }
 
 TEST_F(RemoteEmbedder, StartFailsClearlyWhenTheExamplesCannotBeEmbedded) {

@@ -32,6 +32,8 @@ input_price_per_mtok = 0.5
 output_price_per_mtok = 0.5
 [models.chain]
 routes = [{ provider = "first", model = "a" }, { provider = "second", model = "b" }]
+[models.other]
+routes = [{ provider = "first", model = "a" }]
 )";
 }
 
@@ -187,7 +189,9 @@ TEST(CircuitBreaker, OpensSkipsTheRouteThenProbesAfterCooldown) {
     gw.mock.push(Script{.status = 500});
     ASSERT_EQ(gw.chat(kChat).header("x-tandem-route"), "second:b");
   }
-  EXPECT_EQ(gw.metric(R"(tandem_circuit_state{route="first:a"})"), 1);
+  EXPECT_EQ(gw.metric(R"(tandem_circuit_state{model="chain",route="first:a"})"), 1);
+  // Each model's route has its own breaker, and its own gauge: "other" has sent nothing.
+  EXPECT_EQ(gw.metric(R"(tandem_circuit_state{model="other",route="first:a"})"), 0);
   HttpResult skipped = gw.chat(kChat);  // open: the first route is not even asked
   EXPECT_EQ(skipped.header("x-tandem-attempts"), "first:a=circuit_open;second:b=ok");
   EXPECT_EQ(gw.mock.request_count(), 2u);
@@ -195,7 +199,7 @@ TEST(CircuitBreaker, OpensSkipsTheRouteThenProbesAfterCooldown) {
   HttpResult probe = gw.chat(kChat);  // half-open: one probe, which succeeds and closes it
   EXPECT_EQ(probe.header("x-tandem-route"), "first:a");
   EXPECT_EQ(gw.mock.request_count(), 3u);
-  EXPECT_EQ(gw.metric(R"(tandem_circuit_state{route="first:a"})"), 0);
+  EXPECT_EQ(gw.metric(R"(tandem_circuit_state{model="chain",route="first:a"})"), 0);
   EXPECT_EQ(gw.chat(kChat).header("x-tandem-route"), "first:a");
 }
 

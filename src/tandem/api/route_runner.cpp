@@ -19,7 +19,7 @@ RouteSeries::RouteSeries(metrics::GatewayMetrics& m, std::string_view model, std
       prompt_tokens(m.tokens.with({model, route, "prompt"})),
       completion_tokens(m.tokens.with({model, route, "completion"})),
       cost(m.cost.with({model, route})),
-      circuit(m.circuit_state.with({route})) {}
+      circuit(m.circuit_state.with({model, route})) {}
 
 RouteState::RouteState(const config::RouteConfig& r, const config::ProviderConfig& p,
                        const providers::OpenAiProvider* http, providers::LocalProvider* local,

@@ -31,8 +31,9 @@ GatewayMetrics::GatewayMetrics(Registry& r)
       usage_missing(r.counter("tandem_usage_missing_total",
                               "Upstream answers that reported no usage", {"model", "route"})),
       circuit_state(r.gauge("tandem_circuit_state",
-                            "Circuit breaker state per route: 0 closed, 1 open, 2 half-open",
-                            {"route"})),
+                            "Circuit breaker state of a model's route: 0 closed, 1 open, 2 "
+                            "half-open",
+                            {"model", "route"})),
       inflight(r.gauge("tandem_inflight_requests", "Requests being processed", {})),
       local_active(r.gauge("tandem_local_active_sequences", "Sequences a local model is decoding",
                            {"model"})),

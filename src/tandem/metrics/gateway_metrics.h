@@ -18,7 +18,7 @@ struct GatewayMetrics {
   CounterFamily& route_failures;       // {model}: requests where every route failed
   CounterFamily& stream_errors;        // {model, route}: streams ended by an error event
   CounterFamily& usage_missing;        // {model, route}: answers without usage
-  GaugeFamily& circuit_state;          // {route}: 0 closed, 1 open, 2 half-open
+  GaugeFamily& circuit_state;          // {model, route}: 0 closed, 1 open, 2 half-open
   GaugeFamily& inflight;               // {}
   // Local models (llama.cpp in process), refreshed from each engine when /metrics is read.
   GaugeFamily& local_active;     // {model}: sequences being decoded
