@@ -86,8 +86,6 @@ Failure failure_from(const http::ClientError& e) {
   return f;
 }
 
-namespace {}  // namespace
-
 RouteRunner::RouteRunner(asio::io_context& ioc, http::HttpClient& client,
                          metrics::GatewayMetrics& metrics)
     : ioc_(ioc), client_(client), metrics_(metrics) {}
