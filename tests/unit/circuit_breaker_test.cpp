@@ -163,6 +163,19 @@ TEST(CircuitBreaker, ConcurrentAdmitsYieldASingleProbe) {
   EXPECT_EQ(denied.load(), 8 * 1000 - 1);
 }
 
+TEST(CircuitBreaker, FailuresThatAreNotTheRoutesNeitherCountNorResetButEndAProbe) {
+  CircuitBreaker b(2, milliseconds(1000));
+  b.record_failure(t0, Admission::allowed, FailureKind::server_error);
+  b.record_failure(t0, Admission::allowed, FailureKind::client_error);  // the request's fault
+  EXPECT_EQ(b.state(t0), State::closed);
+  b.record_failure(t0, Admission::allowed, FailureKind::timeout);
+  EXPECT_EQ(b.state(t0), State::open) << "two health failures in a row, the 400 between them aside";
+
+  ASSERT_EQ(b.admit(at(1000)), Admission::probe);
+  b.record_failure(at(1000), Admission::probe, FailureKind::context_length);  // it answered
+  EXPECT_EQ(b.state(at(1000)), State::closed);
+}
+
 TEST(CircuitBreaker, StateNames) {
   EXPECT_STREQ(to_string(State::closed), "closed");
   EXPECT_STREQ(to_string(State::open), "open");

@@ -162,11 +162,7 @@ http::Task<ChainResult> RouteRunner::run(std::string_view model,
       }
       metrics_.upstream_attempts.with({model, label, routing::to_string(failure->kind)}).inc();
       result.attempt_log.emplace_back(label, routing::to_string(failure->kind));
-      if (routing::counts_against_health(failure->kind)) {
-        state.breaker.record_failure(http::Clock::now(), admission);
-      } else if (admission == routing::CircuitBreaker::Admission::probe) {
-        state.breaker.record_success(admission);
-      }
+      state.breaker.record_failure(http::Clock::now(), admission, failure->kind);
       state.publish_circuit();
       log::warn("upstream_attempt_failed", {{"model", model},
                                             {"route", label},

@@ -197,21 +197,13 @@ std::vector<std::vector<float>> ModelEmbedder::embed_chunk(std::span<const std::
       if (route.breaker != nullptr) route.breaker->record_success(admission);
       report("ok");
     };
-    // A failure that says nothing of the route's health (as the gateway's route runner counts
-    // them) leaves its breaker alone, except that a probe is done: the route answered.
-    auto not_the_routes_fault = [&] {
-      if (route.breaker != nullptr && admission == routing::CircuitBreaker::Admission::probe) {
-        route.breaker->record_success(admission);
-      }
+    // Outcomes reach the breaker as the gateway's route runner reports them.
+    auto breaker_learns = [&](FailureKind kind) {
+      if (route.breaker != nullptr)
+        route.breaker->record_failure(http::Clock::now(), admission, kind);
     };
     auto failed = [&](FailureKind kind, const std::string& detail) {
-      if (route.breaker != nullptr && kind != FailureKind::circuit_open) {
-        if (routing::counts_against_health(kind)) {
-          route.breaker->record_failure(http::Clock::now(), admission);
-        } else {
-          not_the_routes_fault();
-        }
-      }
+      if (kind != FailureKind::circuit_open) breaker_learns(kind);
       report(routing::to_string(kind));
       failures += (failures.empty() ? "" : "; ") + route.label + ": " + routing::to_string(kind) +
                   " (" + detail + ")";
@@ -231,7 +223,7 @@ std::vector<std::vector<float>> ModelEmbedder::embed_chunk(std::span<const std::
         continue;
       } catch (...) {
         // Any other PromptError is the input's: the next route would refuse it too.
-        not_the_routes_fault();
+        breaker_learns(FailureKind::client_error);
         throw;
       }
     }
@@ -260,7 +252,7 @@ std::vector<std::vector<float>> ModelEmbedder::embed_chunk(std::span<const std::
       std::string detail = without_key(f.detail, pc.api_key);
       if (!routing::falls_back(f.kind)) {
         // The request itself was refused (a 400): no other route would take it either.
-        not_the_routes_fault();
+        breaker_learns(f.kind);
         report(routing::to_string(f.kind));
         throw EmbedderError(what + ": " + route.label + " rejected the request: " + detail);
       }

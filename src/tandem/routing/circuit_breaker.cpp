@@ -35,6 +35,14 @@ void CircuitBreaker::record_failure(Clock::time_point now, Admission how) {
   }
 }
 
+void CircuitBreaker::record_failure(Clock::time_point now, Admission how, FailureKind kind) {
+  if (counts_against_health(kind)) {
+    record_failure(now, how);
+  } else if (how == Admission::probe) {
+    record_success(how);
+  }
+}
+
 void CircuitBreaker::abandon_probe() {
   std::lock_guard lock(mutex_);
   probe_in_flight_ = false;

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <mutex>
 
+#include "tandem/routing/failure.h"
+
 namespace tandem::routing {
 
 class CircuitBreaker {
@@ -20,6 +22,10 @@ class CircuitBreaker {
   // circuit; requests admitted before the circuit opened cannot close it or free the probe.
   void record_success(Admission how = Admission::allowed);
   void record_failure(Clock::time_point now, Admission how = Admission::allowed);
+  // An attempt that failed with `kind`: a failure when it says something about the route's
+  // health (counts_against_health); otherwise the route answered as a healthy one would, which
+  // leaves the count alone and ends a probe.
+  void record_failure(Clock::time_point now, Admission how, FailureKind kind);
   // A probe whose outcome will never be known (cancelled): let another probe go.
   void abandon_probe();
   State state(Clock::time_point now) const;
