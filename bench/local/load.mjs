@@ -49,12 +49,17 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
+// "k=v,flag,..." -> [[k, v], [flag, null], ...]
+function specEntries(spec) {
+  return spec.split(',').map((part) => {
+    const eq = part.indexOf('=');
+    return eq < 0 ? [part, null] : [part.slice(0, eq), part.slice(eq + 1)];
+  });
+}
+
 function parseTarget(spec) {
   const t = { kind: 'server', label: '', url: '', pid: 0, out: '', ignoreEos: false, validText: false };
-  for (const part of spec.split(',')) {
-    const eq = part.indexOf('=');
-    const k = eq < 0 ? part : part.slice(0, eq);
-    const v = eq < 0 ? '' : part.slice(eq + 1);
+  for (const [k, v] of specEntries(spec)) {
     if (k === 'label') t.label = v;
     else if (k === 'url') t.url = v;
     else if (k === 'pid') t.pid = +v;
@@ -71,11 +76,8 @@ function parseTarget(spec) {
 function parseEngine(spec) {
   const e = { kind: 'engine', label: 'llama.cpp', bench: '', batched: '', model: '', out: '',
     threads: 0, batch: 512, ubatch: 512, ctx: 0 };
-  for (const part of spec.split(',')) {
-    const eq = part.indexOf('=');
-    const k = part.slice(0, eq);
-    const v = part.slice(eq + 1);
-    if (eq < 0) throw new Error(`--engine: '${part}' is not key=value`);
+  for (const [k, v] of specEntries(spec)) {
+    if (v === null) throw new Error(`--engine: '${k}' is not key=value`);
     if (['label', 'bench', 'batched', 'model', 'out'].includes(k)) e[k] = v;
     else if (['threads', 'batch', 'ubatch', 'ctx'].includes(k)) e[k] = +v;
     else throw new Error(`--engine: unknown key '${k}'`);
@@ -358,7 +360,9 @@ async function batchedRun(e, npp, streams) {
     '-ntg', `${args.genTokens}`, '-npl', streams.join(','), '--output-format', 'jsonl']);
   const bySize = {};
   for (const line of out.split('\n')) {
-    if (line.startsWith('{')) bySize[JSON.parse(line).pl] = JSON.parse(line).speed_tg;
+    if (!line.startsWith('{')) continue;
+    const run = JSON.parse(line);
+    bySize[run.pl] = run.speed_tg;
   }
   for (const s of streams) {
     if (!Number.isFinite(bySize[s])) throw new Error(`llama-batched-bench: no result for ${s} sequences in ${out.slice(0, 300)}`);
