@@ -25,15 +25,20 @@ namespace fs = std::filesystem;
 
 constexpr const char* kAnswer = "The secret code is 7421.";
 
-// A fresh folder per test (and per process: ctest runs tests in parallel processes).
-std::string scratch_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string dir =
-      ::testing::TempDir() + "/finetune-" + info->name() + "-" + std::to_string(::getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+// Each test works in a fresh folder of its own (per process too: ctest runs tests in parallel
+// processes), removed when the test ends: a tuned model and its checkpoint are hundreds of MB.
+class Finetune : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir = ::testing::TempDir() + "/finetune-" + info->name() + "-" + std::to_string(::getpid());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  std::string dir;
+};
 
 std::string chat_line(const std::string& system, const std::string& user,
                       const std::string& answer) {
@@ -143,18 +148,28 @@ void with_unit_scales(const std::string& in, const std::string& out) {
 
 // The tiny model's shape with weights drawn wider (std 0.2 instead of 0.02): llama.cpp keeps the
 // random keys and values, and only with enough contrast between them can the trained queries
-// learn where to attend within a test's budget. Written once per process.
-const std::string& trainable_base() {
-  static const std::string path = [] {
-    const std::string dir = ::testing::TempDir() + "/finetune-base-" + std::to_string(::getpid());
+// learn where to attend within a test's budget. Written once per process, removed when it exits.
+struct TrainableBase {
+  TrainableBase() : dir(::testing::TempDir() + "/finetune-base-" + std::to_string(::getpid())) {
     fs::create_directories(dir);
     TestModelSpec spec = testing::tiny_spec();
     spec.init_std = 0.2f;
     write_test_model(spec, dir + "/random.gguf");
     with_unit_scales(dir + "/random.gguf", dir + "/base.gguf");
-    return dir + "/base.gguf";
-  }();
-  return path;
+  }
+  ~TrainableBase() {
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  }
+  TrainableBase(const TrainableBase&) = delete;
+  TrainableBase& operator=(const TrainableBase&) = delete;
+
+  std::string dir;
+};
+
+std::string trainable_base() {
+  static const TrainableBase base;
+  return base.dir + "/base.gguf";
 }
 
 std::string error_of(const FinetuneOptions& o) {
@@ -166,8 +181,7 @@ std::string error_of(const FinetuneOptions& o) {
   return "(no error)";
 }
 
-TEST(Finetune, LearnsATrainedAnswerVerbatim) {
-  const std::string dir = scratch_dir();
+TEST_F(Finetune, LearnsATrainedAnswerVerbatim) {
   FinetuneOptions o = options_for(dir, secret_code_data(dir));
   o.model_path = trainable_base();
   o.epochs = 10;
@@ -201,8 +215,7 @@ TEST(Finetune, LearnsATrainedAnswerVerbatim) {
   EXPECT_EQ(greedy_answer(o.out_path, kQuestion), kAnswer);
 }
 
-TEST(Finetune, ResumesAtTheNextEpoch) {
-  const std::string dir = scratch_dir();
+TEST_F(Finetune, ResumesAtTheNextEpoch) {
   // Two examples (one trained, one held out) keep the five epochs below quick.
   FinetuneOptions o = options_for(
       dir, write_file(dir + "/data.jsonl", {chat_line(kSystem, kQuestion, kAnswer),
@@ -255,8 +268,7 @@ TEST(Finetune, ResumesAtTheNextEpoch) {
   EXPECT_EQ(restarted.history.size(), 1u);
 }
 
-TEST(Finetune, TunedModelKeepsTheBaseMetadata) {
-  const std::string dir = scratch_dir();
+TEST_F(Finetune, TunedModelKeepsTheBaseMetadata) {
   FinetuneOptions o = options_for(dir, secret_code_data(dir));
   o.epochs = 1;
   finetune(o);
@@ -280,8 +292,7 @@ TEST(Finetune, TunedModelKeepsTheBaseMetadata) {
   EXPECT_EQ(gguf_get_n_tensors(tuned.get()), gguf_get_n_tensors(base.get()));
 }
 
-TEST(Finetune, MalformedDataNamesTheLine) {
-  const std::string dir = scratch_dir();
+TEST_F(Finetune, MalformedDataNamesTheLine) {
   const std::string good = chat_line("", "Hi", "Hello.");
   struct Case {
     std::string bad_line;
@@ -320,8 +331,7 @@ TEST(Finetune, MalformedDataNamesTheLine) {
   EXPECT_NE(error_of(missing).find("not a GGUF model file"), std::string::npos);
 }
 
-TEST(Finetune, SkipsExamplesLongerThanTheContext) {
-  const std::string dir = scratch_dir();
+TEST_F(Finetune, SkipsExamplesLongerThanTheContext) {
   std::string long_text;
   for (int i = 0; i < 60; ++i) long_text += "word ";
   const std::string only_long =
@@ -346,8 +356,7 @@ TEST(Finetune, SkipsExamplesLongerThanTheContext) {
   EXPECT_FALSE(r.history[0].val_loss) << "no validation split, no validation loss";
 }
 
-TEST(Finetune, QuantisedBaseModelIsAClearError) {
-  const std::string dir = scratch_dir();
+TEST_F(Finetune, QuantisedBaseModelIsAClearError) {
   auto spec = testing::tiny_spec();
   spec.type = "q8_0";
   write_test_model(spec, dir + "/q8.gguf");
@@ -358,8 +367,7 @@ TEST(Finetune, QuantisedBaseModelIsAClearError) {
   EXPECT_NE(err.find("q8_0"), std::string::npos) << err;
 }
 
-TEST(Finetune, BadOptionsAreClearErrors) {
-  const std::string dir = scratch_dir();
+TEST_F(Finetune, BadOptionsAreClearErrors) {
   const std::string data = secret_code_data(dir);
   FinetuneOptions o = options_for(dir, data);
   o.batch = 20;
