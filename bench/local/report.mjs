@@ -5,8 +5,10 @@
 //     [--target-single 0.95] [--target-scaling 2.5] [--summary FILE]
 // The llama.cpp column is what the row's "from" says: llama-bench or llama-batched-bench (the
 // engine alone, run by load.mjs in the same alternation as the servers) or llama-server; ratio is
-// Tandem / llama.cpp (for times and memory too, so < 1 is better there). --summary appends one
-// JSON line per model (for run.sh's final verdict).
+// Tandem / llama.cpp (for times and memory too, so < 1 is better there). A ratio taken as the
+// median of paired samples carries its 95% confidence interval in brackets: on a machine whose
+// speed swings by a third from one sample to the next, nine samples cannot tell 0.91 from 0.95,
+// and the table says so. --summary appends one JSON line per model (for run.sh's final verdict).
 import { readFileSync, appendFileSync } from 'node:fs';
 
 const a = {};
@@ -23,20 +25,51 @@ const targetScaling = +(a['target-scaling'] || 2.5);
 const f = (x, d = 1) => (x === undefined || x === null || !Number.isFinite(+x) ? '-' : (+x).toFixed(d));
 const ratio = (t, l) => (Number.isFinite(t) && Number.isFinite(l) && l > 0 ? t / l : NaN);
 
+// The median and a distribution-free 95% confidence interval for it: the order statistics
+// x(k) and x(n+1-k), with k the largest for which P(Binomial(n, 1/2) < k) <= 2.5%. No interval
+// exists below 6 samples.
+const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((x, y) => x - y);
+  const n = v.length;
+  return n === 0 ? NaN : n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+};
+function medianInterval(xs) {
+  const v = xs.filter(Number.isFinite).sort((x, y) => x - y);
+  const n = v.length;
+  let k = 0;
+  let below = 0; // P(B < k+1) as k grows
+  let term = 2 ** -n; // P(B = i), starting at i = 0
+  for (let i = 0; i < n; i++) {
+    below += term;
+    if (below > 0.025) break;
+    k = i + 1;
+    term = (term * (n - i)) / (i + 1);
+  }
+  return k === 0 ? null : { lo: v[k - 1], hi: v[n - k] };
+}
+const ciText = (ci) => (ci ? ` [${f(ci.lo, 2)}, ${f(ci.hi, 2)}]` : '');
+
 const rows = [];
 const verdicts = [];
 // A figure marked * had samples measured while other work used the machine (see the notes).
 const star = (x, contended, digits) => f(x, digits) + (contended ? '*' : '');
-function row(name, t, l, src, { digits = 1, target = '', higherIsBetter = true, check = null,
-  tc = false, lc = false, paired = undefined } = {}) {
-  const r = paired !== undefined ? paired : ratio(t, l);
+// PASS or MISS by the median; where its interval holds the target, the samples cannot decide.
+function verdict(name, r, ci, target, contended) {
+  const ok = r >= target;
+  const straddles = ci !== null && ci.lo < target && ci.hi >= target;
+  verdicts.push({ name, ratio: r, lo: ci ? ci.lo : null, hi: ci ? ci.hi : null, target, ok,
+    contended });
+  return (ok ? 'PASS' : 'MISS') + (straddles ? ' (interval holds the target)' : '') +
+    (contended ? ' (contended)' : '');
+}
+// `paired`: the ratios of samples taken in the same round; the row's ratio is their median.
+function row(name, t, l, src, { digits = 1, target = '', check = null, tc = false, lc = false,
+  paired = [] } = {}) {
+  const r = paired.length ? median(paired) : ratio(t, l);
+  const ci = paired.length ? medianInterval(paired) : null;
   let mark = '';
-  if (check !== null && Number.isFinite(r)) {
-    const ok = higherIsBetter ? r >= check : r <= check;
-    mark = (ok ? 'PASS' : 'MISS') + (tc || lc ? ' (contended)' : '');
-    verdicts.push({ name, ratio: r, target: check, ok, contended: tc || lc });
-  }
-  rows.push([name, star(t, tc, digits), star(l, lc, digits), src, f(r, 2), target, mark]);
+  if (check !== null && Number.isFinite(r)) mark = verdict(name, r, ci, check, tc || lc);
+  rows.push([name, star(t, tc, digits), star(l, lc, digits), src, f(r, 2) + ciText(ci), target, mark]);
 }
 const ppC = (res) => (res.pp.runs || []).some((x) => x.contended);
 const genC = (res, s) => ((res.gen[s] && res.gen[s].waves) || []).some((w) => w.contended);
@@ -45,11 +78,6 @@ const engineTgC = (engine.tg.runs || []).some((x) => x.contended);
 // Against llama.cpp the one-stream ratio is the median of the ratios of samples taken in the same
 // round (load.mjs alternates the programs sample by sample), not the ratio of the medians: the
 // machine's speed drifts by more than the differences measured, and a pair sees the same machine.
-const median = (xs) => {
-  const v = xs.filter(Number.isFinite).sort((x, y) => x - y);
-  const n = v.length;
-  return n === 0 ? NaN : n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-};
 const pairs = (ts, ls) => ts.slice(0, Math.min(ts.length, ls.length)).map((t, i) => ratio(t, ls[i]));
 const ppPairs = pairs((tandem.pp.runs || []).map((x) => x.tps), (server.pp.runs || []).map((x) => x.tps));
 const gen1Pairs = tandem.gen[1] && server.gen[1]
@@ -66,10 +94,10 @@ const ppT = ppC(tandem);
 const ppS = ppC(server);
 row(`prompt tok/s, 1 stream (pp${engine.pp.promptTokens})`, tandem.pp.tps, engine.pp.tps, 'llama-bench',
   { target: `>= ${targetSingle}x`, check: targetSingle, tc: ppT, lc: ppC(engine),
-    paired: ppBenchPairs.length ? median(ppBenchPairs) : undefined });
+    paired: ppBenchPairs });
 row(`prompt tok/s, 1 stream (~${f(tandem.pp.promptTokens, 0)} tok)`, tandem.pp.tps, server.pp.tps,
   'llama-server', { target: `>= ${targetSingle}x`, check: targetSingle, tc: ppT, lc: ppS,
-    paired: ppPairs.length ? median(ppPairs) : undefined });
+    paired: ppPairs });
 row('TTFT ms, 1 stream, long prompt', tandem.pp.ttftMs, server.pp.ttftMs, 'llama-server',
   { digits: 0, tc: ppT, lc: ppS });
 if (g1t && g1s) {
@@ -77,10 +105,10 @@ if (g1t && g1s) {
   const lc = genC(server, 1);
   row(`gen tok/s, 1 stream (tg${engine.tg.genTokens})`, g1t.aggTps, engine.tg.tps, 'llama-bench',
     { target: `>= ${targetSingle}x`, check: targetSingle, tc, lc: engineTgC,
-      paired: tgBenchPairs.length ? median(tgBenchPairs) : undefined });
+      paired: tgBenchPairs });
   row('gen tok/s, 1 stream', g1t.aggTps, g1s.aggTps, 'llama-server',
     { target: `>= ${targetSingle}x`, check: targetSingle, tc, lc,
-      paired: gen1Pairs.length ? median(gen1Pairs) : undefined });
+      paired: gen1Pairs });
   row('TTFT ms, 1 stream, short prompt', g1t.ttftP50Ms, g1s.ttftP50Ms, 'llama-server',
     { digits: 0, tc, lc });
 }
@@ -109,12 +137,12 @@ if (g1t && g1s && sMax > 1 && tandem.gen[sMax] && server.gen[sMax]) {
   const st = perRound(tandem, g1t);
   const ss = perRound(server, g1s);
   const r = ratio(st, ss);
-  const ok = st >= targetScaling;
   const tc = genC(tandem, 1) || genC(tandem, sMax);
   const lc = genC(server, 1) || genC(server, sMax);
-  verdicts.push({ name: `scaling ${sMax}/1 (Tandem)`, ratio: st, target: targetScaling, ok, contended: tc });
-  rows.push([`scaling: aggregate gen ${sMax} streams / 1, per round`, `${f(st, 2)}x${tc ? '*' : ''}`, `${f(ss, 2)}x${lc ? '*' : ''}`,
-    'llama-server', f(r, 2), `Tandem >= ${targetScaling}x`, (ok ? 'PASS' : 'MISS') + (tc ? ' (contended)' : '')]);
+  const sci = tandem.scaling ? medianInterval(tandem.scaling.rounds) : null;
+  const mark = verdict(`scaling ${sMax}/1 (Tandem)`, st, sci, targetScaling, tc);
+  rows.push([`scaling: aggregate gen ${sMax} streams / 1, per round`, `${f(st, 2)}x${ciText(sci)}${tc ? '*' : ''}`,
+    `${f(ss, 2)}x${lc ? '*' : ''}`, 'llama-server', f(r, 2), `Tandem >= ${targetScaling}x`, mark]);
   const mt = tandem.gen[sMax].aggTps / g1t.aggTps;
   const ms = server.gen[sMax].aggTps / g1s.aggTps;
   if (engine.scaling) {
