@@ -242,6 +242,42 @@ TEST(LocalGateway, SchemaConstrainedOutputAlwaysValidates) {
   EXPECT_TRUE(json::parse(content_of(r)).is_object()) << content_of(r);
 }
 
+TEST(LocalGateway, AJsonReplyInACodeFenceAnswersAndStreamsAsTheBareJson) {
+  // llama.cpp's grammar for a response format lets the model wrap the JSON in a ```json fence;
+  // the content is the JSON alone, streamed or not. These seeds give fenced replies (the
+  // logprobs show the tokens as generated, and the test checks that some had a fence).
+  Gateway gw(local_config());
+  const std::string schema =
+      R"({"type":"object","properties":{"ok":{"type":"boolean"},"n":{"type":"integer"}},"required":["ok","n"],"additionalProperties":false})";
+  int fenced = 0;
+  for (int seed : {18, 25, 34}) {
+    const std::string body =
+        R"({"model":"tiny","max_tokens":200,"logprobs":true,"seed":)" + std::to_string(seed) +
+        R"(,"messages":[{"role":"user","content":"Give JSON"}],)" +
+        R"("response_format":{"type":"json_schema","json_schema":{"name":"s","schema":)" + schema +
+        "}}";
+    HttpResult r = chat(gw, body + "}");
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::string generated;
+    json::object answer = parse_object(r.body);
+    auto& choice = answer["choices"].as_array()[0].as_object();
+    for (const auto& t : choice["logprobs"].as_object()["content"].as_array()) {
+      generated += t.as_object().at("token").as_string();
+    }
+    fenced += generated.find("```") != std::string::npos ? 1 : 0;
+    const std::string content = content_of(r);
+    json::value parsed;
+    ASSERT_NO_THROW(parsed = json::parse(content)) << "seed " << seed << ": " << content;
+    std::string why;
+    EXPECT_TRUE(validates(parsed, json::parse(schema).as_object(), why))
+        << why << " in " << content;
+    HttpResult s = chat(gw, body + R"(,"stream":true})");
+    ASSERT_EQ(s.status, 200) << s.body;
+    EXPECT_EQ(streamed_content(s), content) << "seed " << seed;
+  }
+  EXPECT_GT(fenced, 0) << "no reply came in a fence: these seeds no longer test it";
+}
+
 TEST(LocalGateway, RequiredToolChoiceGivesParsedToolCalls) {
   Gateway gw(local_config());
   std::string tools =

@@ -97,6 +97,7 @@ ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs&
   out.extra_stops = params.additional_stops;
   out.has_tools = !inputs.tools.empty() && inputs.tool_choice != COMMON_CHAT_TOOL_CHOICE_NONE;
   out.constrained = !params.grammar.empty();
+  out.parsed = out.has_tools || !inputs.json_schema.empty();
   out.state_->parser = common_chat_parser_params(params);
   out.state_->parser.parse_tool_calls = out.has_tools;
   if (!params.parser.empty()) out.state_->parser.parser.load(params.parser);
@@ -134,7 +135,7 @@ void ChatPrompt::apply_to(const Engine& engine, common_params_sampling& sampling
 
 ChatReply ChatPrompt::parse(const std::string& generated, bool cut_short) const {
   ChatReply reply;
-  if (!has_tools) {
+  if (!parsed) {
     reply.content = generated;
     return reply;
   }
@@ -159,6 +160,15 @@ ChatReply ChatPrompt::parse(const std::string& generated, bool cut_short) const 
     reply.tool_calls.clear();
   }
   return reply;
+}
+
+std::string ChatPrompt::partial_content(const std::string& generated) const {
+  if (!parsed) return generated;
+  try {
+    return common_chat_parse(generated, true, state_->parser).content;
+  } catch (const std::exception&) {
+    return {};
+  }
 }
 
 }  // namespace tandem::llm

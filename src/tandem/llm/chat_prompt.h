@@ -55,12 +55,19 @@ class ChatPrompt {
   std::vector<std::string> extra_stops;  // stop strings the template adds
   bool has_tools = false;
   bool constrained = false;  // decoding follows a grammar
+  // The reply is read by the template's parser, not taken as it comes: tool calls, and a
+  // response format, whose grammar (llama.cpp's) lets the JSON come in a ```json fence or after
+  // reasoning; the content is the JSON alone.
+  bool parsed = false;
 
   // Sets the grammar, triggers and preserved tokens into the sampling parameters.
   void apply_to(const Engine& engine, common_params_sampling& sampling) const;
-  // The reply split into content and tool calls (plain content when no tools were offered).
+  // The reply split into content and tool calls (the text as generated unless `parsed`).
   // `cut_short`: generation stopped at max_tokens or the context end.
   ChatReply parse(const std::string& generated, bool cut_short) const;
+  // The content the parser reads so far in a reply still being generated, for streaming a
+  // `parsed` reply without tools; empty while it reads none or cannot read the text yet.
+  std::string partial_content(const std::string& generated) const;
 
  private:
   friend ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs& inputs);

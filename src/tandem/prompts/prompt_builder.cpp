@@ -47,8 +47,9 @@ std::string shorten(std::string_view s, std::size_t max) {
   return std::string(s.substr(0, cut)) + "...";
 }
 
-// "```json\n{...}\n```" -> "{...}": models wrap JSON in fences even when told not to; the local
-// provider's grammar also allows them on one line ("```json {...} ```", "```json{...}```").
+// "```json\n{...}\n```" -> "{...}": remote models wrap JSON in fences even when told not to, on
+// lines of their own or on one ("```json {...} ```", "```json{...}```"). (The local provider
+// returns the bare JSON: its template's parser takes the fence off.)
 std::string strip_fences(std::string text) {
   if (!text.starts_with("```")) return text;
   std::size_t last_fence = text.rfind("```");

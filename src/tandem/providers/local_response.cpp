@@ -154,15 +154,26 @@ std::string LocalStreamResponse::chunk(std::string_view delta_json, std::string_
   return "data: " + json::serialize(c) + "\n\n";
 }
 
+// Sends what `content` adds to what was sent. The parser's content only grows as a reply does;
+// should it ever read the text otherwise, nothing is sent that would contradict a sent chunk.
+void LocalStreamResponse::send_content(const std::string& content, std::string& out) {
+  if (content.size() <= sent_content_.size() || !content.starts_with(sent_content_)) return;
+  out += chunk(json::serialize(json::object{{"content", content.substr(sent_content_.size())}}), "",
+               logprobs_ ? &buffered_logprobs_ : nullptr);
+  buffered_logprobs_.clear();
+  sent_content_ = content;
+}
+
 void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out) {
   if (!sent_role_ && (taken.ended ? taken.end.error.empty() : true)) {
     out += chunk(R"({"role":"assistant","content":""})", "");
     sent_role_ = true;
   }
   if (!taken.text.empty() || !taken.logprobs.empty()) {
-    if (prompt_.has_tools) {
+    if (prompt_.parsed) {
       buffered_ += taken.text;
       for (auto& lp : taken.logprobs) buffered_logprobs_.push_back(std::move(lp));
+      if (!prompt_.has_tools) send_content(prompt_.partial_content(buffered_), out);
     } else {
       out += chunk(json::serialize(json::object{{"content", taken.text}}), "",
                    logprobs_ ? &taken.logprobs : nullptr);
@@ -180,7 +191,14 @@ void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out)
     return;
   }
   llm::ChatReply reply;
-  if (prompt_.has_tools) {
+  if (prompt_.parsed && !prompt_.has_tools) {
+    reply = prompt_.parse(buffered_, end.finish_reason == "length");
+    send_content(reply.content, out);
+    if (logprobs_ && !buffered_logprobs_.empty()) {
+      // Tokens whose text was no content (a fence's closing, spaces): their logprobs still count.
+      out += chunk(R"({"content":""})", "", &buffered_logprobs_);
+    }
+  } else if (prompt_.has_tools) {
     reply = prompt_.parse(buffered_, end.finish_reason == "length");
     // The reply is parsed whole, so the logprobs of all its tokens go with its first chunk.
     const std::vector<llm::TokenLogprob>* logprobs = logprobs_ ? &buffered_logprobs_ : nullptr;

@@ -48,7 +48,8 @@ std::string completion_json(const CompletionInfo& info, const llm::ChatReply& re
 // An SSE stream of chat.completion.chunk events, ending with the finish chunk, a usage chunk and
 // [DONE], or with an error event when the generation failed. Destroying it cancels the
 // generation (the client left), which frees its sequence at the scheduler's next step. With
-// `logprobs`, each content chunk carries the logprobs of the tokens that produced its text.
+// `logprobs`, each content chunk carries the logprobs of the tokens generated since the last one
+// (with a response format, a fence's tokens and spaces around the JSON make no content).
 class LocalStreamResponse final : public http::UpstreamResponse {
  public:
   LocalStreamResponse(CompletionInfo info, std::shared_ptr<llm::Generation> generation,
@@ -63,6 +64,7 @@ class LocalStreamResponse final : public http::UpstreamResponse {
 
  private:
   void render(llm::Generation::Taken taken, std::string& out);
+  void send_content(const std::string& content, std::string& out);
   std::string chunk(std::string_view delta_json, std::string_view finish_reason,
                     const std::vector<llm::TokenLogprob>* logprobs = nullptr) const;
 
@@ -73,9 +75,13 @@ class LocalStreamResponse final : public http::UpstreamResponse {
   http::Headers headers_;
   http::CancelSignal* cancel_;
   std::size_t hook_ = 0;
-  std::string ready_;     // rendered events not yet read
-  std::string buffered_;  // generated text held until the end (tool calls are parsed whole)
-  std::vector<llm::TokenLogprob> buffered_logprobs_;  // ... and its tokens' logprobs
+  std::string ready_;  // rendered events not yet read
+  // The text generated so far when the reply is parsed (tool calls are parsed whole at the end;
+  // a response format's content streams as the parser reads it), and the logprobs of the tokens
+  // whose text no chunk has carried yet.
+  std::string buffered_;
+  std::vector<llm::TokenLogprob> buffered_logprobs_;
+  std::string sent_content_;  // a response format's content sent so far
   bool logprobs_ = false;
   bool sent_role_ = false;
   bool finished_ = false;
