@@ -274,6 +274,18 @@ TEST(LocalGateway, AJsonReplyInACodeFenceAnswersAndStreamsAsTheBareJson) {
     HttpResult s = chat(gw, body + R"(,"stream":true})");
     ASSERT_EQ(s.status, 200) << s.body;
     EXPECT_EQ(streamed_content(s), content) << "seed " << seed;
+    // Every token's logprob reaches the client, those of the fence and spaces too, in order.
+    std::string streamed_tokens;
+    for (const auto& data : sse_data(s.body)) {
+      if (data == "[DONE]") break;
+      json::object chunk = parse_object(data);
+      auto& choices = chunk["choices"].as_array();
+      if (choices.empty() || !choices[0].as_object()["logprobs"].is_object()) continue;
+      for (const auto& t : choices[0].as_object()["logprobs"].as_object()["content"].as_array()) {
+        streamed_tokens += t.as_object().at("token").as_string();
+      }
+    }
+    EXPECT_EQ(streamed_tokens, generated) << "seed " << seed;
   }
   EXPECT_GT(fenced, 0) << "no reply came in a fence: these seeds no longer test it";
 }
