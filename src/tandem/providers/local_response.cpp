@@ -191,15 +191,8 @@ void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out)
     return;
   }
   llm::ChatReply reply;
-  if (prompt_.parsed && !prompt_.has_tools) {
-    reply = prompt_.parse(buffered_, end.finish_reason == "length");
-    send_content(reply.content, out);
-    if (logprobs_ && !buffered_logprobs_.empty()) {
-      // Tokens whose text was no content (a fence's closing, spaces): their logprobs still count.
-      out += chunk(R"({"content":""})", "", &buffered_logprobs_);
-    }
-  } else if (prompt_.has_tools) {
-    reply = prompt_.parse(buffered_, end.finish_reason == "length");
+  if (prompt_.parsed) reply = prompt_.parse(buffered_, end.finish_reason == "length");
+  if (prompt_.has_tools) {
     // The reply is parsed whole, so the logprobs of all its tokens go with its first chunk.
     const std::vector<llm::TokenLogprob>* logprobs = logprobs_ ? &buffered_logprobs_ : nullptr;
     if (!reply.content.empty()) {
@@ -209,6 +202,12 @@ void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out)
     if (!reply.tool_calls.empty()) {
       out += chunk(json::serialize(json::object{{"tool_calls", tool_calls_json(reply)}}), "",
                    logprobs);
+    }
+  } else if (prompt_.parsed) {
+    send_content(reply.content, out);
+    if (logprobs_ && !buffered_logprobs_.empty()) {
+      // Tokens whose text was no content (a fence's closing, spaces): their logprobs still count.
+      out += chunk(R"({"content":""})", "", &buffered_logprobs_);
     }
   }
   out += chunk("{}", finish_reason_of(reply, end));
