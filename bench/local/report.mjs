@@ -28,13 +28,14 @@ const ratio = (t, l) => (Number.isFinite(t) && Number.isFinite(l) && l > 0 ? t /
 // The median and a distribution-free 95% confidence interval for it: the order statistics
 // x(k) and x(n+1-k), with k the largest for which P(Binomial(n, 1/2) < k) <= 2.5%. No interval
 // exists below 6 samples.
+const sorted = (xs) => xs.filter(Number.isFinite).sort((x, y) => x - y);
 const median = (xs) => {
-  const v = xs.filter(Number.isFinite).sort((x, y) => x - y);
+  const v = sorted(xs);
   const n = v.length;
   return n === 0 ? NaN : n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 };
 function medianInterval(xs) {
-  const v = xs.filter(Number.isFinite).sort((x, y) => x - y);
+  const v = sorted(xs);
   const n = v.length;
   let k = 0;
   let below = 0; // P(B < k+1) as k grows
@@ -54,13 +55,14 @@ const verdicts = [];
 // A figure marked * had samples measured while other work used the machine (see the notes).
 const star = (x, contended, digits) => f(x, digits) + (contended ? '*' : '');
 // PASS or MISS by the median; where its interval holds the target, the samples cannot decide.
+// The summary line carries the mark as printed, so run.sh's final verdict reads it as is.
 function verdict(name, r, ci, target, contended) {
   const ok = r >= target;
   const straddles = ci !== null && ci.lo < target && ci.hi >= target;
-  verdicts.push({ name, ratio: r, lo: ci ? ci.lo : null, hi: ci ? ci.hi : null, target, ok,
-    contended });
-  return (ok ? 'PASS' : 'MISS') + (straddles ? ' (interval holds the target)' : '') +
+  const mark = (ok ? 'PASS' : 'MISS') + (straddles ? ' (interval holds the target)' : '') +
     (contended ? ' (contended)' : '');
+  verdicts.push({ name, ratio: r, interval: ciText(ci), target, ok, mark });
+  return mark;
 }
 // `paired`: the ratios of samples taken in the same round; the row's ratio is their median.
 function row(name, t, l, src, { digits = 1, target = '', check = null, tc = false, lc = false,

@@ -320,9 +320,7 @@ node -e '
   for (const l of lines) {
     const s = JSON.parse(l);
     for (const v of s.verdicts) {
-      const ci = v.lo === null ? "" : ` [${v.lo.toFixed(2)}, ${v.hi.toFixed(2)}]`;
-      const open = v.lo !== null && v.lo < v.target && v.hi >= v.target;
-      console.log(`   ${s.name.split(" (")[0].padEnd(14)} ${v.name.padEnd(40)} ${(v.ratio.toFixed(2) + ci).padStart(20)}  (>= ${v.target})  ${v.ok ? "PASS" : "MISS"}${open ? " (interval holds the target)" : ""}${v.contended ? " (contended)" : ""}`);
+      console.log(`   ${s.name.split(" (")[0].padEnd(14)} ${v.name.padEnd(40)} ${(v.ratio.toFixed(2) + v.interval).padStart(20)}  (>= ${v.target})  ${v.mark}`);
     }
   }
 ' "$SUMMARY"
