@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
   test_model_cmd->add_option("--seed", test_model.seed, "Weight seed")->capture_default_str();
   test_model_cmd->add_flag("--embedding", test_model.embedding,
                            "Declare mean pooling (an embedding model)");
+  test_model_cmd
+      ->add_option("--chat-template", test_model.chat_template_path,
+                   "A Jinja chat template file (default: Qwen2.5-Instruct's)")
+      ->check(CLI::ExistingFile);
 
   tandem::llm::FinetuneOptions finetune;
   auto* finetune_cmd = app.add_subcommand(

@@ -1,6 +1,6 @@
 // The local provider (llama.cpp in process, a random-weight model) through the official openai
-// client: the same API as any remote model. Started by tests/e2e/run.sh (models e2e-local and
-// e2e-local-embed of its generated config).
+// client: the same API as any remote model. Started by tests/e2e/run.sh (models e2e-local,
+// e2e-local-thinker and e2e-local-embed of its generated config).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -98,5 +98,31 @@ describe('local model through the openai client', () => {
       assert.ok(Math.abs(b64.data[0].embedding[i] - floats.data[0].embedding[i]) < 1e-6);
     }
     assert.ok(b64.usage.prompt_tokens > 0);
+  });
+
+  it("returns a reasoning model's thought as reasoning_content, streamed or not", async () => {
+    const request = {
+      model: 'e2e-local-thinker',
+      messages: [{ role: 'user', content: 'Think first' }],
+      max_tokens: 12,
+      seed: 3,
+    };
+    const plain = await client.chat.completions.create(request);
+    const thought = plain.choices[0].message.reasoning_content;
+    assert.ok(thought.length > 0);
+    assert.equal(plain.choices[0].message.content, '');
+    const stream = await client.chat.completions.create({ ...request, stream: true });
+    let streamed = '';
+    let content = '';
+    for await (const chunk of stream) {
+      streamed += chunk.choices[0]?.delta?.reasoning_content ?? '';
+      content += chunk.choices[0]?.delta?.content ?? '';
+    }
+    assert.equal(streamed, thought);
+    assert.equal(content, '');
+    // With thinking off the same model answers in the content.
+    const off = await client.chat.completions.create({ ...request, reasoning_effort: 'none' });
+    assert.equal(off.choices[0].message.reasoning_content, undefined);
+    assert.ok(off.choices[0].message.content.length > 0);
   });
 });

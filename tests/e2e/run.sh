@@ -113,6 +113,11 @@ VOCAB="${TANDEM_LLAMA_VOCAB:-${TANDEM_LLAMA_PREFIX:-$HOME/.cache/tandem/llama.cp
 "$TANDEM_BIN" make-test-model --vocab "$VOCAB" -o "$WORK/tiny.gguf" >/dev/null 2>"$WORK/models.log"
 "$TANDEM_BIN" make-test-model --vocab "$VOCAB" -o "$WORK/tiny-embed.gguf" --embedding \
   >/dev/null 2>>"$WORK/models.log"
+# A reasoning model's template (Qwen3.5's opens <think> in the prompt): the random model's whole
+# reply is its thought.
+"$TANDEM_BIN" make-test-model --vocab "$VOCAB" -o "$WORK/tiny-thinker.gguf" \
+  --chat-template "$(dirname "$(dirname "$VOCAB")")/templates/Qwen3.5-4B.jinja" \
+  >/dev/null 2>>"$WORK/models.log"
 
 # ---- tailored models ---------------------------------------------------------------------------
 # Small synthetic training sets, trained with the real CLI; `tandem eval` and `tandem models
@@ -343,6 +348,12 @@ context = 256
 parallel = 2
 threads = 2
 
+[providers.local.models.tiny-thinker]
+path = "$WORK/tiny-thinker.gguf"
+context = 256
+parallel = 1
+threads = 2
+
 [providers.local.models.tiny-embed]
 path = "$WORK/tiny-embed.gguf"
 context = 128
@@ -351,6 +362,9 @@ threads = 2
 
 [models.e2e-local]
 routes = [{ provider = "local", model = "tiny" }]
+
+[models.e2e-local-thinker]
+routes = [{ provider = "local", model = "tiny-thinker" }]
 
 [models.e2e-local-embed]
 type = "embeddings"

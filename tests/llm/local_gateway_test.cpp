@@ -290,6 +290,110 @@ TEST(LocalGateway, AJsonReplyInACodeFenceAnswersAndStreamsAsTheBareJson) {
   EXPECT_GT(fenced, 0) << "no reply came in a fence: these seeds no longer test it";
 }
 
+// The tiny model under Qwen3.5's template, which opens <think> in the prompt: a random model never
+// closes it, so everything it generates is reasoning.
+std::string thinking_config() {
+  std::string toml = R"(
+[server]
+log_level = "error"
+[providers.gguf]
+kind = "local"
+[providers.gguf.models.thinker]
+path = "{MODEL}"
+context = 512
+parallel = 2
+threads = 2
+batch = 256
+[models.thinker]
+routes = [{ provider = "gguf", model = "thinker" }]
+)";
+  replace_all(toml, "{MODEL}", tiny_model_with_template("Qwen3.5-4B.jinja"));
+  return toml;
+}
+
+// The message's reasoning_content ("" when absent) and content.
+std::pair<std::string, std::string> thought_and_answer(const HttpResult& r) {
+  EXPECT_EQ(r.status, 200) << r.body;
+  if (r.status != 200) return {};
+  json::object body = parse_object(r.body);
+  auto& message = body["choices"].as_array()[0].as_object()["message"].as_object();
+  std::string reasoning;
+  if (auto* t = message.if_contains("reasoning_content")) reasoning = t->as_string();
+  return {reasoning, std::string(message["content"].as_string())};
+}
+
+TEST(LocalGateway, AReasoningModelsThoughtIsReasoningContentStreamedOrNot) {
+  Gateway gw(thinking_config());
+  const std::string logprobs = R"(,"logprobs":true)";
+  HttpResult r = chat(gw, chat_body("thinker", "Think about it", 24, logprobs));
+  auto [reasoning, content] = thought_and_answer(r);
+  // What the model generated, from the logprobs' bytes; the text a client gets is valid UTF-8.
+  std::string bytes, tokens;
+  json::object answer = parse_object(r.body);
+  for (const auto& t :
+       answer["choices"].as_array()[0].as_object()["logprobs"].as_object()["content"].as_array()) {
+    tokens += t.as_object().at("token").as_string();
+    for (const auto& b : t.as_object().at("bytes").as_array()) {
+      bytes += static_cast<char>(b.to_number<int>());
+    }
+  }
+  const std::string generated = llm::sanitize_utf8(bytes);
+  EXPECT_FALSE(reasoning.empty()) << r.body;
+  EXPECT_EQ(content, "");
+  EXPECT_NE(generated.find(reasoning), std::string::npos) << generated << " / " << reasoning;
+
+  // The stream sends the same thought as reasoning_content deltas, and every token's logprob.
+  HttpResult s =
+      chat(gw, chat_body("thinker", "Think about it", 24, logprobs + R"(,"stream":true)"));
+  ASSERT_EQ(s.status, 200) << s.body;
+  std::string streamed_reasoning, streamed_tokens;
+  for (const auto& data : sse_data(s.body)) {
+    if (data == "[DONE]") break;
+    json::object chunk = parse_object(data);
+    auto& choices = chunk["choices"].as_array();
+    if (choices.empty()) continue;
+    auto& choice = choices[0].as_object();
+    if (auto* t = choice["delta"].as_object().if_contains("reasoning_content")) {
+      streamed_reasoning += t->as_string();
+    }
+    if (!choice["logprobs"].is_object()) continue;
+    for (const auto& t : choice["logprobs"].as_object()["content"].as_array()) {
+      streamed_tokens += t.as_object().at("token").as_string();
+    }
+  }
+  EXPECT_EQ(streamed_reasoning, reasoning);
+  EXPECT_EQ(streamed_content(s), "");
+  EXPECT_EQ(streamed_tokens, tokens);
+
+  // reasoning_format "none": the same generation in the content, after the <think> that the
+  // prompt opened.
+  auto [raw_reasoning, raw] = thought_and_answer(
+      chat(gw, chat_body("thinker", "Think about it", 24, R"(,"reasoning_format":"none")")));
+  EXPECT_EQ(raw_reasoning, "");
+  EXPECT_TRUE(raw.starts_with("<think>")) << raw;
+  EXPECT_TRUE(raw.ends_with(generated)) << raw << " / " << generated;
+}
+
+TEST(LocalGateway, ThinkingTurnedOffAnswersInTheContent) {
+  Gateway gw(thinking_config());
+  auto [reasoning, content] = thought_and_answer(
+      chat(gw, chat_body("thinker", "Answer at once", 16,
+                         R"(,"chat_template_kwargs":{"enable_thinking":false})")));
+  EXPECT_EQ(reasoning, "");
+  EXPECT_FALSE(content.empty());
+  // OpenAI's reasoning_effort "none" asks the same of the template: the same prompt and answer.
+  auto [effort_reasoning, effort_content] = thought_and_answer(
+      chat(gw, chat_body("thinker", "Answer at once", 16, R"(,"reasoning_effort":"none")")));
+  EXPECT_EQ(effort_reasoning, "");
+  EXPECT_EQ(effort_content, content);
+  // And the answer streams as content.
+  HttpResult s =
+      chat(gw, chat_body("thinker", "Answer at once", 16,
+                         R"(,"stream":true,"chat_template_kwargs":{"enable_thinking":false})"));
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_EQ(streamed_content(s), content);
+}
+
 TEST(LocalGateway, RequiredToolChoiceGivesParsedToolCalls) {
   Gateway gw(local_config());
   std::string tools =
@@ -354,7 +458,13 @@ TEST(LocalGateway, BadParametersAreClear400s) {
            {R"(,"lora":"nope")", "lora"},
            {R"(,"response_format":{"type":"xml"})", "response_format.type"},
            {R"(,"ignore_eos":"yes")", "ignore_eos"},
-           {R"(,"ignore_eos":true,"response_format":{"type":"json_object"})", "ignore_eos"}}) {
+           {R"(,"ignore_eos":true,"response_format":{"type":"json_object"})", "ignore_eos"},
+           {R"(,"reasoning_format":"inline")", "reasoning_format"},
+           {R"(,"reasoning_effort":"extreme")", "reasoning_effort"},
+           {R"(,"reasoning_effort":0)", "reasoning_effort"},
+           {R"(,"chat_template_kwargs":[1])", "chat_template_kwargs"},
+           {R"(,"chat_template_kwargs":{"enable_thinking":"false"})",
+            "chat_template_kwargs.enable_thinking"}}) {
     HttpResult r = chat(gw, chat_body("tiny", "hi", 3, c.extra));
     EXPECT_EQ(r.status, 400) << c.extra << ": " << r.body;
     EXPECT_EQ(parse_object(r.body)["error"].as_object()["param"], json::value(c.param)) << r.body;

@@ -2,7 +2,12 @@
 
 #include <unistd.h>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
 
 namespace tandem::testing {
 
@@ -39,6 +44,27 @@ const std::string& tiny_embedding_model_path() {
     llm::write_test_model(spec, p);
   });
   return path;
+}
+
+const std::string& tiny_model_with_template(const std::string& template_file) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> paths;
+  std::lock_guard lock(mutex);
+  auto it = paths.find(template_file);
+  if (it != paths.end()) return it->second;
+  auto file =
+      std::filesystem::path(TANDEM_LLAMA_VOCAB_DIR).parent_path() / "templates" / template_file;
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error("no chat template " + file.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string stem = std::filesystem::path(template_file).stem().string();
+  std::string path = cached("tiny-" + stem + ".gguf", [&](const std::string& p) {
+    auto spec = tiny_spec();
+    spec.chat_template = text.str();
+    llm::write_test_model(spec, p);
+  });
+  return paths.emplace(template_file, path).first->second;
 }
 
 const std::string& tiny_lora_path(int which) {

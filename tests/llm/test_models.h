@@ -12,6 +12,9 @@ namespace tandem::testing {
 const std::string& tiny_model_path();
 // The same shape, declaring mean pooling: an embedding model.
 const std::string& tiny_embedding_model_path();
+// The tiny model with another of the source tree's chat templates (a file name in
+// share/templates, e.g. "Qwen-Qwen3-0.6B.jinja"): a reasoning model's, for one.
+const std::string& tiny_model_with_template(const std::string& template_file);
 // Two different LoRA adapters for the tiny model.
 const std::string& tiny_lora_path(int which);
 llm::TestModelSpec tiny_spec();

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace tandem::cli {
 
@@ -13,6 +15,17 @@ int run_make_test_model(const TestModelOptions& options) {
   spec.type = options.type;
   spec.seed = options.seed;
   spec.embedding = options.embedding;
+  if (!options.chat_template_path.empty()) {
+    std::ifstream in(options.chat_template_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in || text.str().empty()) {
+      std::fprintf(stderr, "tandem make-test-model: cannot read the chat template %s\n",
+                   options.chat_template_path.c_str());
+      return 1;
+    }
+    spec.chat_template = text.str();
+  }
   auto started = std::chrono::steady_clock::now();
   try {
     llm::write_test_model(spec, options.out_path);

@@ -13,6 +13,7 @@ struct TestModelOptions {
   std::string type = "f32";
   std::uint64_t seed = 42;
   bool embedding = false;
+  std::string chat_template_path;  // a Jinja file; empty: Qwen2.5's (llm/test_model.h)
 };
 
 int run_make_test_model(const TestModelOptions& options);

@@ -40,6 +40,13 @@ void require_tool_call_first(std::string& grammar) {
   grammar.replace(root, end == std::string::npos ? std::string::npos : end - root, line);
 }
 
+// The parser keeps the line break before the closing tag in the reasoning ("...\n</think>"); it
+// is the tag's, not the thought's. Trimmed while streaming too, the reasoning still only grows.
+std::string trim_end(const std::string& text) {
+  std::size_t end = text.find_last_not_of(" \t\r\n");
+  return end == std::string::npos ? std::string() : text.substr(0, end + 1);
+}
+
 }  // namespace
 
 ChatPrompt render_chat(const Engine& engine, const ChatInputs& in) {
@@ -69,6 +76,11 @@ ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs&
   }
   if (inputs.messages.empty()) throw ChatInputError("messages must not be empty");
   inputs.parallel_tool_calls = in.parallel_tool_calls;
+  // DEEPSEEK, llama-server's default: reasoning goes to reasoning_content, streamed too.
+  inputs.reasoning_format =
+      in.extract_reasoning ? COMMON_REASONING_FORMAT_DEEPSEEK : COMMON_REASONING_FORMAT_NONE;
+  inputs.enable_thinking = in.enable_thinking;
+  inputs.chat_template_kwargs = in.template_kwargs;
   inputs.use_jinja = true;
   inputs.add_generation_prompt = true;
   if (!in.json_schema.empty()) {
@@ -97,8 +109,12 @@ ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs&
   out.extra_stops = params.additional_stops;
   out.has_tools = !inputs.tools.empty() && inputs.tool_choice != COMMON_CHAT_TOOL_CHOICE_NONE;
   out.constrained = !params.grammar.empty();
-  out.parsed = out.has_tools || !inputs.json_schema.empty();
+  out.reasons = in.extract_reasoning && params.supports_thinking;
+  // A reasoning template's reply is parsed even when its thought stays in the content: the parser
+  // puts back a thought the prompt opened (Qwen3.5's ends with "<think>\n"), as llama-server does.
+  out.parsed = out.has_tools || !inputs.json_schema.empty() || params.supports_thinking;
   out.state_->parser = common_chat_parser_params(params);
+  out.state_->parser.reasoning_format = inputs.reasoning_format;
   out.state_->parser.parse_tool_calls = out.has_tools;
   if (!params.parser.empty()) out.state_->parser.parser.load(params.parser);
   return out;
@@ -142,6 +158,7 @@ ChatReply ChatPrompt::parse(const std::string& generated, bool cut_short) const 
   try {
     // A reply cut by max_tokens may end inside a call: parsed as partial, the complete calls count.
     common_chat_msg msg = common_chat_parse(generated, cut_short, state_->parser);
+    reply.reasoning = trim_end(msg.reasoning_content);
     reply.content = msg.content;
     int n = 0;
     for (auto& call : msg.tool_calls) {
@@ -156,19 +173,26 @@ ChatReply ChatPrompt::parse(const std::string& generated, bool cut_short) const 
     }
   } catch (const std::exception&) {
     // Output the parser cannot read is returned as plain content, as llama-server does.
+    reply.reasoning.clear();
     reply.content = generated;
     reply.tool_calls.clear();
   }
   return reply;
 }
 
-std::string ChatPrompt::partial_content(const std::string& generated) const {
-  if (!parsed) return generated;
-  try {
-    return common_chat_parse(generated, true, state_->parser).content;
-  } catch (const std::exception&) {
-    return {};
+ChatReply ChatPrompt::partial(const std::string& generated) const {
+  ChatReply reply;
+  if (!parsed) {
+    reply.content = generated;
+    return reply;
   }
+  try {
+    common_chat_msg msg = common_chat_parse(generated, true, state_->parser);
+    reply.reasoning = trim_end(msg.reasoning_content);
+    reply.content = std::move(msg.content);
+  } catch (const std::exception&) {
+  }
+  return reply;
 }
 
 }  // namespace tandem::llm

@@ -1,9 +1,10 @@
 #pragma once
 // OpenAI chat input -> the model's own prompt, through its chat template (llama.cpp's Jinja
-// engine); and the model's raw reply -> content and tool calls, through the parser that the same
-// template implies. response_format's JSON schema and the tools' schemas become a grammar that
-// constrains decoding, so structured output always parses.
+// engine); and the model's raw reply -> reasoning, content and tool calls, through the parser that
+// the same template implies. response_format's JSON schema and the tools' schemas become a grammar
+// that constrains decoding, so structured output always parses.
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,15 @@ struct ChatInputs {
   bool parallel_tool_calls = false;
   std::string json_schema;   // from response_format, or empty
   bool json_object = false;  // response_format {"type":"json_object"} without a schema
+  // A reasoning model's thinking (<think>...</think>, a harmony analysis channel, ...) is read
+  // apart from the answer into ChatReply::reasoning, as llama-server's default does; false
+  // (reasoning_format "none") leaves it in the content, tags and all.
+  bool extract_reasoning = true;
+  // The template's enable_thinking: false asks a reasoning template to skip thinking
+  // (reasoning_effort "none", or chat_template_kwargs.enable_thinking false).
+  bool enable_thinking = true;
+  // chat_template_kwargs: extra variables for the template, each value as JSON text.
+  std::map<std::string, std::string> template_kwargs;
 };
 
 struct ToolCall {
@@ -40,6 +50,7 @@ struct ToolCall {
 };
 
 struct ChatReply {
+  std::string reasoning;  // OpenAI-compatible servers' `reasoning_content`
   std::string content;
   std::vector<ToolCall> tool_calls;
 };
@@ -55,19 +66,22 @@ class ChatPrompt {
   std::vector<std::string> extra_stops;  // stop strings the template adds
   bool has_tools = false;
   bool constrained = false;  // decoding follows a grammar
-  // The reply is read by the template's parser, not taken as it comes: tool calls, and a
-  // response format, whose grammar (llama.cpp's) lets the JSON come in a ```json fence or after
-  // reasoning; the content is the JSON alone.
+  // The template thinks before it answers and its reasoning is read apart from the content.
+  bool reasons = false;
+  // The reply is read by the template's parser, not taken as it comes: tool calls; a response
+  // format, whose grammar (llama.cpp's) lets the JSON come in a ```json fence or after reasoning,
+  // and whose content is the JSON alone; and a reasoning template's reply.
   bool parsed = false;
 
   // Sets the grammar, triggers and preserved tokens into the sampling parameters.
   void apply_to(const Engine& engine, common_params_sampling& sampling) const;
-  // The reply split into content and tool calls (the text as generated unless `parsed`).
-  // `cut_short`: generation stopped at max_tokens or the context end.
+  // The reply split into reasoning, content and tool calls (the text as generated unless
+  // `parsed`). `cut_short`: generation stopped at max_tokens or the context end.
   ChatReply parse(const std::string& generated, bool cut_short) const;
-  // The content the parser reads so far in a reply still being generated, for streaming a
-  // `parsed` reply without tools; empty while it reads none or cannot read the text yet.
-  std::string partial_content(const std::string& generated) const;
+  // The reasoning and content the parser reads so far in a reply still being generated, for
+  // streaming a `parsed` reply (tool calls are left to the end); empty while it reads none or
+  // cannot read the text yet.
+  ChatReply partial(const std::string& generated) const;
 
  private:
   friend ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs& inputs);

@@ -77,6 +77,48 @@ std::optional<core::ApiError> read_int(const json::object& body, std::string_vie
   return std::nullopt;
 }
 
+// A reasoning model's controls, as llama-server reads them: `reasoning_format` ("none" leaves the
+// thinking in the content), `chat_template_kwargs` (the template's own variables, among them
+// `enable_thinking`) and OpenAI's `reasoning_effort` ("none" turns thinking off; another level
+// goes to the template, which gpt-oss's reads).
+std::optional<core::ApiError> read_reasoning(const json::object& body, llm::ChatInputs& inputs) {
+  if (const json::value* f = core::find_member(body, "reasoning_format"); f && !f->is_null()) {
+    std::string_view v = f->is_string() ? std::string_view(f->get_string()) : "";
+    if (v == "none") {
+      inputs.extract_reasoning = false;
+    } else if (v != "auto" && v != "deepseek") {
+      return bad("reasoning_format must be none, auto or deepseek", "reasoning_format");
+    }
+  }
+  if (const json::value* k = core::find_member(body, "chat_template_kwargs"); k && !k->is_null()) {
+    if (!k->is_object())
+      return bad("chat_template_kwargs must be an object", "chat_template_kwargs");
+    for (const auto& [name, value] : k->get_object()) {
+      inputs.template_kwargs[std::string(name)] = json::serialize(value);
+    }
+    if (const json::value* t = core::find_member(k->get_object(), "enable_thinking")) {
+      if (!t->is_bool()) {
+        return bad("chat_template_kwargs.enable_thinking must be a boolean",
+                   "chat_template_kwargs.enable_thinking");
+      }
+      inputs.enable_thinking = t->get_bool();
+    }
+  }
+  if (const json::value* e = core::find_member(body, "reasoning_effort"); e && !e->is_null()) {
+    std::string_view v = e->is_string() ? std::string_view(e->get_string()) : "";
+    if (v == "none") {
+      inputs.enable_thinking = false;
+      inputs.template_kwargs.erase("reasoning_effort");
+    } else if (v == "minimal" || v == "low" || v == "medium" || v == "high" || v == "xhigh") {
+      inputs.template_kwargs["reasoning_effort"] = json::serialize(json::string(v));
+    } else {
+      return bad("reasoning_effort must be none, minimal, low, medium, high or xhigh",
+                 "reasoning_effort");
+    }
+  }
+  return std::nullopt;
+}
+
 // Everything a chat request asks of the local model, checked.
 struct ChatPlan {
   llm::ChatInputs inputs;
@@ -195,6 +237,7 @@ std::variant<ChatPlan, core::ApiError> plan_chat(const json::object& body,
   if (const json::value* p = core::find_member(body, "parallel_tool_calls"); p && p->is_bool()) {
     plan.inputs.parallel_tool_calls = p->get_bool();
   }
+  if (auto e = read_reasoning(body, plan.inputs)) return *e;
   if (auto e = read_bool(body, "ignore_eos", plan.ignore_eos)) return *e;
   // A grammar ends only on the end-of-generation token: with it masked, a finished structure
   // would leave the sampler no token at all.

@@ -89,6 +89,7 @@ std::string completion_json(const CompletionInfo& info, const llm::ChatReply& re
                             const llm::GenerationEnd& end,
                             const std::vector<llm::TokenLogprob>* logprobs) {
   json::object message{{"role", "assistant"}};
+  if (!reply.reasoning.empty()) message["reasoning_content"] = reply.reasoning;
   if (reply.tool_calls.empty()) {
     message["content"] = reply.content;
   } else {
@@ -154,14 +155,19 @@ std::string LocalStreamResponse::chunk(std::string_view delta_json, std::string_
   return "data: " + json::serialize(c) + "\n\n";
 }
 
-// Sends what `content` adds to what was sent. The parser's content only grows as a reply does;
-// should it ever read the text otherwise, nothing is sent that would contradict a sent chunk.
-void LocalStreamResponse::send_content(const std::string& content, std::string& out) {
-  if (content.size() <= sent_content_.size() || !content.starts_with(sent_content_)) return;
-  out += chunk(json::serialize(json::object{{"content", content.substr(sent_content_.size())}}), "",
-               logprobs_ ? &buffered_logprobs_ : nullptr);
-  buffered_logprobs_.clear();
-  sent_content_ = content;
+// Sends what the parser's reasoning and content add to what was sent. Both only grow as a reply
+// does; should the parser ever read the text otherwise, nothing is sent that would contradict a
+// sent chunk. The logprobs of the tokens since the last chunk ride on the first chunk sent.
+void LocalStreamResponse::send_growth(const llm::ChatReply& read, std::string& out) {
+  auto send = [&](const char* field, const std::string& now, std::string& sent) {
+    if (now.size() <= sent.size() || !now.starts_with(sent)) return;
+    out += chunk(json::serialize(json::object{{field, now.substr(sent.size())}}), "",
+                 logprobs_ && !buffered_logprobs_.empty() ? &buffered_logprobs_ : nullptr);
+    buffered_logprobs_.clear();
+    sent = now;
+  };
+  send("reasoning_content", read.reasoning, sent_reasoning_);
+  send("content", read.content, sent_content_);
 }
 
 void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out) {
@@ -173,7 +179,13 @@ void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out)
     if (prompt_.parsed) {
       buffered_ += taken.text;
       for (auto& lp : taken.logprobs) buffered_logprobs_.push_back(std::move(lp));
-      if (!prompt_.has_tools) send_content(prompt_.partial_content(buffered_), out);
+      // With tools, text before a call may turn out to be the call's start: content waits for
+      // the whole reply's parse; reasoning, which ends before any call, streams.
+      if (!prompt_.has_tools || prompt_.reasons) {
+        llm::ChatReply read = prompt_.partial(buffered_);
+        if (prompt_.has_tools) read.content.clear();
+        send_growth(read, out);
+      }
     } else {
       out += chunk(json::serialize(json::object{{"content", taken.text}}), "",
                    logprobs_ ? &taken.logprobs : nullptr);
@@ -191,22 +203,17 @@ void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out)
     return;
   }
   llm::ChatReply reply;
-  if (prompt_.parsed) reply = prompt_.parse(buffered_, end.finish_reason == "length");
-  if (prompt_.has_tools) {
-    // The reply is parsed whole, so the logprobs of all its tokens go with its first chunk.
-    const std::vector<llm::TokenLogprob>* logprobs = logprobs_ ? &buffered_logprobs_ : nullptr;
-    if (!reply.content.empty()) {
-      out += chunk(json::serialize(json::object{{"content", reply.content}}), "", logprobs);
-      logprobs = nullptr;
-    }
+  if (prompt_.parsed) {
+    reply = prompt_.parse(buffered_, end.finish_reason == "length");
+    send_growth(reply, out);
     if (!reply.tool_calls.empty()) {
       out += chunk(json::serialize(json::object{{"tool_calls", tool_calls_json(reply)}}), "",
-                   logprobs);
+                   logprobs_ && !buffered_logprobs_.empty() ? &buffered_logprobs_ : nullptr);
+      buffered_logprobs_.clear();
     }
-  } else if (prompt_.parsed) {
-    send_content(reply.content, out);
     if (logprobs_ && !buffered_logprobs_.empty()) {
-      // Tokens whose text was no content (a fence's closing, spaces): their logprobs still count.
+      // Tokens whose text was neither reasoning nor content (a fence's closing, spaces, a tag):
+      // their logprobs still count.
       out += chunk(R"({"content":""})", "", &buffered_logprobs_);
     }
   }

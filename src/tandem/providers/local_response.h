@@ -47,9 +47,10 @@ std::string completion_json(const CompletionInfo& info, const llm::ChatReply& re
 
 // An SSE stream of chat.completion.chunk events, ending with the finish chunk, a usage chunk and
 // [DONE], or with an error event when the generation failed. Destroying it cancels the
-// generation (the client left), which frees its sequence at the scheduler's next step. With
-// `logprobs`, each content chunk carries the logprobs of the tokens generated since the last one
-// (with a response format, a fence's tokens and spaces around the JSON make no content).
+// generation (the client left), which frees its sequence at the scheduler's next step. A
+// reasoning model's thinking streams as `reasoning_content` deltas before the content's. With
+// `logprobs`, each chunk carries the logprobs of the tokens generated since the last one (with a
+// response format, a fence's tokens and spaces around the JSON make no content).
 class LocalStreamResponse final : public http::UpstreamResponse {
  public:
   LocalStreamResponse(CompletionInfo info, std::shared_ptr<llm::Generation> generation,
@@ -64,7 +65,7 @@ class LocalStreamResponse final : public http::UpstreamResponse {
 
  private:
   void render(llm::Generation::Taken taken, std::string& out);
-  void send_content(const std::string& content, std::string& out);
+  void send_growth(const llm::ChatReply& read, std::string& out);
   std::string chunk(std::string_view delta_json, std::string_view finish_reason,
                     const std::vector<llm::TokenLogprob>* logprobs = nullptr) const;
 
@@ -76,12 +77,13 @@ class LocalStreamResponse final : public http::UpstreamResponse {
   http::CancelSignal* cancel_;
   std::size_t hook_ = 0;
   std::string ready_;  // rendered events not yet read
-  // The text generated so far when the reply is parsed (tool calls are parsed whole at the end;
-  // a response format's content streams as the parser reads it), and the logprobs of the tokens
+  // The text generated so far when the reply is parsed (its reasoning and content stream as the
+  // parser reads them; tool calls are parsed whole at the end), and the logprobs of the tokens
   // whose text no chunk has carried yet.
   std::string buffered_;
   std::vector<llm::TokenLogprob> buffered_logprobs_;
-  std::string sent_content_;  // a response format's content sent so far
+  std::string sent_reasoning_;  // a parsed reply's reasoning and content sent so far
+  std::string sent_content_;
   bool logprobs_ = false;
   bool sent_role_ = false;
   bool finished_ = false;
