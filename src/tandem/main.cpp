@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
       ->add_option("--chat-template", test_model.chat_template_path,
                    "A Jinja chat template file (default: Qwen2.5-Instruct's)")
       ->check(CLI::ExistingFile);
+  test_model_cmd->add_option("--add-token", test_model.added_tokens,
+                             "A token to add to the vocabulary, e.g. <think> (repeatable)");
 
   tandem::llm::FinetuneOptions finetune;
   auto* finetune_cmd = app.add_subcommand(

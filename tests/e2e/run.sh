@@ -117,6 +117,7 @@ VOCAB="${TANDEM_LLAMA_VOCAB:-${TANDEM_LLAMA_PREFIX:-$HOME/.cache/tandem/llama.cp
 # reply is its thought.
 "$TANDEM_BIN" make-test-model --vocab "$VOCAB" -o "$WORK/tiny-thinker.gguf" \
   --chat-template "$(dirname "$(dirname "$VOCAB")")/templates/Qwen3.5-4B.jinja" \
+  --add-token '<think>' --add-token '</think>' \
   >/dev/null 2>>"$WORK/models.log"
 
 # ---- tailored models ---------------------------------------------------------------------------

@@ -394,6 +394,51 @@ TEST(LocalGateway, ThinkingTurnedOffAnswersInTheContent) {
   EXPECT_EQ(streamed_content(s), content);
 }
 
+// The text the model generated, from the answer's logprobs' bytes.
+std::string generated_text(const HttpResult& r) {
+  std::string bytes;
+  json::object answer = parse_object(r.body);
+  for (const auto& t :
+       answer["choices"].as_array()[0].as_object()["logprobs"].as_object()["content"].as_array()) {
+    for (const auto& b : t.as_object().at("bytes").as_array()) {
+      bytes += static_cast<char>(b.to_number<int>());
+    }
+  }
+  return llm::sanitize_utf8(bytes);
+}
+
+TEST(LocalGateway, AReasoningBudgetEndsTheThoughtAndTheAnswerFollows) {
+  // Left alone, the random model never closes its thought (the test above). With a budget the
+  // sampler forces the closing tag after that many tokens, and what follows is the answer.
+  Gateway gw(thinking_config());
+  struct Case {
+    std::string extra;
+    std::string forced;  // the text the budget forced
+    bool thinks;         // some thought before it
+  };
+  for (const auto& c : std::vector<Case>{
+           {R"(,"reasoning_budget_tokens":3)", "</think>", true},
+           {R"(,"thinking_budget_tokens":3,"temperature":0)", "</think>", true},  // greedy too
+           // 0: the template closes the thought in the prompt, as with thinking turned off.
+           {R"(,"reasoning_budget_tokens":0)", "", false},
+           {R"(,"reasoning_budget_tokens":2,"reasoning_budget_message":" Enough.")",
+            " Enough.</think>", true}}) {
+    HttpResult r =
+        chat(gw, chat_body("thinker", "Think briefly", 24, R"(,"logprobs":true)" + c.extra));
+    auto [reasoning, content] = thought_and_answer(r);
+    const std::string generated = generated_text(r);
+    std::size_t at = generated.find(c.forced);
+    ASSERT_NE(at, std::string::npos) << c.extra << ": " << generated;
+    EXPECT_FALSE(content.empty()) << c.extra << ": " << r.body;
+    EXPECT_NE(generated.find(content, at + c.forced.size()), std::string::npos)
+        << c.extra << ": the answer is what follows the forced tag: " << generated;
+    EXPECT_EQ(!reasoning.empty(), c.thinks) << c.extra << ": '" << reasoning << "'";
+    if (c.forced.size() > std::string("</think>").size()) {
+      EXPECT_TRUE(reasoning.ends_with("Enough.")) << reasoning;
+    }
+  }
+}
+
 TEST(LocalGateway, RequiredToolChoiceGivesParsedToolCalls) {
   Gateway gw(local_config());
   std::string tools =
@@ -463,6 +508,9 @@ TEST(LocalGateway, BadParametersAreClear400s) {
            {R"(,"reasoning_effort":"extreme")", "reasoning_effort"},
            {R"(,"reasoning_effort":0)", "reasoning_effort"},
            {R"(,"chat_template_kwargs":[1])", "chat_template_kwargs"},
+           {R"(,"reasoning_budget_tokens":-2)", "reasoning_budget_tokens"},
+           {R"(,"thinking_budget_tokens":1.5)", "thinking_budget_tokens"},
+           {R"(,"reasoning_budget_message":5)", "reasoning_budget_message"},
            {R"(,"chat_template_kwargs":{"enable_thinking":"false"})",
             "chat_template_kwargs.enable_thinking"}}) {
     HttpResult r = chat(gw, chat_body("tiny", "hi", 3, c.extra));

@@ -59,9 +59,10 @@ const std::string& tiny_model_with_template(const std::string& template_file) {
   std::stringstream text;
   text << in.rdbuf();
   std::string stem = std::filesystem::path(template_file).stem().string();
-  std::string path = cached("tiny-" + stem + ".gguf", [&](const std::string& p) {
+  std::string path = cached("tiny-" + stem + "-think-tokens.gguf", [&](const std::string& p) {
     auto spec = tiny_spec();
     spec.chat_template = text.str();
+    spec.added_tokens = {"<think>", "</think>"};  // single tokens, as in Qwen3's vocabulary
     llm::write_test_model(spec, p);
   });
   return paths.emplace(template_file, path).first->second;

@@ -13,7 +13,8 @@ const std::string& tiny_model_path();
 // The same shape, declaring mean pooling: an embedding model.
 const std::string& tiny_embedding_model_path();
 // The tiny model with another of the source tree's chat templates (a file name in
-// share/templates, e.g. "Qwen-Qwen3-0.6B.jinja"): a reasoning model's, for one.
+// share/templates, e.g. "Qwen-Qwen3-0.6B.jinja"): a reasoning model's, for one. Its vocabulary has
+// <think> and </think> as tokens, as Qwen3's does.
 const std::string& tiny_model_with_template(const std::string& template_file);
 // Two different LoRA adapters for the tiny model.
 const std::string& tiny_lora_path(int which);

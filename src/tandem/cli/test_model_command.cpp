@@ -15,6 +15,7 @@ int run_make_test_model(const TestModelOptions& options) {
   spec.type = options.type;
   spec.seed = options.seed;
   spec.embedding = options.embedding;
+  spec.added_tokens = options.added_tokens;
   if (!options.chat_template_path.empty()) {
     std::ifstream in(options.chat_template_path);
     std::stringstream text;

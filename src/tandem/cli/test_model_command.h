@@ -1,6 +1,7 @@
 #pragma once
 // `tandem make-test-model`: writes a random-weight GGUF model with a real vocabulary.
 #include <string>
+#include <vector>
 
 #include "tandem/llm/test_model.h"
 
@@ -14,6 +15,7 @@ struct TestModelOptions {
   std::uint64_t seed = 42;
   bool embedding = false;
   std::string chat_template_path;  // a Jinja file; empty: Qwen2.5's (llm/test_model.h)
+  std::vector<std::string> added_tokens;
 };
 
 int run_make_test_model(const TestModelOptions& options);

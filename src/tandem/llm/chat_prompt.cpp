@@ -79,7 +79,10 @@ ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs&
   // DEEPSEEK, llama-server's default: reasoning goes to reasoning_content, streamed too.
   inputs.reasoning_format =
       in.extract_reasoning ? COMMON_REASONING_FORMAT_DEEPSEEK : COMMON_REASONING_FORMAT_NONE;
-  inputs.enable_thinking = in.enable_thinking;
+  // A budget of 0 is no thinking: the template closes the thought in the prompt. (llama.cpp's
+  // budget sampler would take a prompt-opened thought's "<think>\n" as the start and then spend
+  // its forced closing tag on the newline.)
+  inputs.enable_thinking = in.enable_thinking && in.reasoning_budget != 0;
   inputs.chat_template_kwargs = in.template_kwargs;
   inputs.use_jinja = true;
   inputs.add_generation_prompt = true;
@@ -113,6 +116,8 @@ ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs&
   // A reasoning template's reply is parsed even when its thought stays in the content: the parser
   // puts back a thought the prompt opened (Qwen3.5's ends with "<think>\n"), as llama-server does.
   out.parsed = out.has_tools || !inputs.json_schema.empty() || params.supports_thinking;
+  out.reasoning_budget_ = in.reasoning_budget;
+  out.reasoning_budget_message_ = in.reasoning_budget_message;
   out.state_->parser = common_chat_parser_params(params);
   out.state_->parser.reasoning_format = inputs.reasoning_format;
   out.state_->parser.parse_tool_calls = out.has_tools;
@@ -122,6 +127,24 @@ ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs&
 
 void ChatPrompt::apply_to(const Engine& engine, common_params_sampling& sampling) const {
   const auto& params = state_->params;
+  if (params.supports_thinking && !params.thinking_start_tag.empty() &&
+      !params.thinking_end_tags.empty()) {
+    // As llama-server sets them: llama.cpp's reasoning-budget sampler follows the thought by these
+    // tags (from the generation prompt on, so a thought the prompt opened counts) and, with a
+    // budget, forces the message and the first closing tag once it is spent.
+    sampling.reasoning_budget_tokens = reasoning_budget_;
+    sampling.reasoning_budget_start = engine.tokenize(params.thinking_start_tag, false, true);
+    for (const auto& tag : params.thinking_end_tags) {
+      sampling.reasoning_budget_end.push_back(engine.tokenize(tag, false, true));
+    }
+    sampling.reasoning_budget_forced =
+        reasoning_budget_message_.empty() ? std::vector<llama_token>{}
+                                          : engine.tokenize(reasoning_budget_message_, false, true);
+    const auto& end = sampling.reasoning_budget_end.front();
+    sampling.reasoning_budget_forced.insert(sampling.reasoning_budget_forced.end(), end.begin(),
+                                            end.end());
+    sampling.generation_prompt = params.generation_prompt;
+  }
   if (params.grammar.empty()) return;
   sampling.grammar =
       common_grammar(has_tools ? COMMON_GRAMMAR_TYPE_TOOL_CALLS : COMMON_GRAMMAR_TYPE_OUTPUT_FORMAT,

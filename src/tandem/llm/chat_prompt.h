@@ -41,6 +41,10 @@ struct ChatInputs {
   bool enable_thinking = true;
   // chat_template_kwargs: extra variables for the template, each value as JSON text.
   std::map<std::string, std::string> template_kwargs;
+  // llama-server's reasoning budget: at most this many tokens of thought (-1: no limit), after
+  // which the sampler forces `reasoning_budget_message` and the template's closing tag.
+  int reasoning_budget = -1;
+  std::string reasoning_budget_message;
 };
 
 struct ToolCall {
@@ -73,7 +77,9 @@ class ChatPrompt {
   // and whose content is the JSON alone; and a reasoning template's reply.
   bool parsed = false;
 
-  // Sets the grammar, triggers and preserved tokens into the sampling parameters.
+  // Sets the grammar, triggers and preserved tokens into the sampling parameters, and for a
+  // reasoning template the thought's tags: a budget ends the thought, and a tool call's lazy
+  // grammar does not wake inside it.
   void apply_to(const Engine& engine, common_params_sampling& sampling) const;
   // The reply split into reasoning, content and tool calls (the text as generated unless
   // `parsed`). `cut_short`: generation stopped at max_tokens or the context end.
@@ -85,6 +91,8 @@ class ChatPrompt {
 
  private:
   friend ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs& inputs);
+  int reasoning_budget_ = -1;
+  std::string reasoning_budget_message_;
   struct State;
   std::unique_ptr<State> state_;
 };

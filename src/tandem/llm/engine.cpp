@@ -63,11 +63,14 @@ bool plain_greedy(const common_params_sampling& s, const llama_vocab* vocab) {
   llama_vocab_get_suppress_tokens(vocab, &suppressed);
   bool adaptive = std::find(s.samplers.begin(), s.samplers.end(), COMMON_SAMPLER_TYPE_ADAPTIVE_P) !=
                   s.samplers.end();
+  // The budget sampler exists only with a budget (or a lazy grammar, excluded above): a reasoning
+  // template's tags alone leave greedy decoding as it is.
+  bool budget = !s.reasoning_budget_start.empty() && !s.reasoning_budget_end.empty() &&
+                (s.reasoning_budget_tokens >= 0 || s.reasoning_control);
   return s.temp <= 0 && s.dynatemp_range <= 0 && s.mirostat == 0 && !adaptive &&
-         common_grammar_value(s.grammar).empty() && !s.grammar_lazy &&
-         s.reasoning_budget_start.empty() && s.logit_bias.empty() && suppressed == 0 &&
-         s.penalty_repeat == 1 && s.penalty_freq == 0 && s.penalty_present == 0 &&
-         s.dry_multiplier <= 0 && s.typ_p >= 1 && s.xtc_probability <= 0;
+         common_grammar_value(s.grammar).empty() && !s.grammar_lazy && !budget &&
+         s.logit_bias.empty() && suppressed == 0 && s.penalty_repeat == 1 && s.penalty_freq == 0 &&
+         s.penalty_present == 0 && s.dry_multiplier <= 0 && s.typ_p >= 1 && s.xtc_probability <= 0;
 }
 
 // The first highest logit, as the chain's temperature-0 step picks it.

@@ -3,6 +3,7 @@
 #include <gguf.h>
 #include <llama.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -92,6 +93,36 @@ void add_chat_template(const std::string& path, const std::string& chat_template
   std::filesystem::rename(tmp, path);
 }
 
+// Puts each of `added` into the vocabulary's first unused slots (the "[PAD...]" entries that pad
+// Qwen2's to 151,936) as a user-defined token, the type a real model's added tokens have (Qwen3's
+// <think> and </think>), which the tokenizer matches whole in any text.
+void add_tokens(gguf_context* meta, const std::vector<std::string>& added) {
+  if (added.empty()) return;
+  const std::int64_t tokens_key = gguf_find_key(meta, "tokenizer.ggml.tokens");
+  const std::int64_t types_key = gguf_find_key(meta, "tokenizer.ggml.token_type");
+  if (types_key < 0 || gguf_get_arr_type(meta, types_key) != GGUF_TYPE_INT32) {
+    throw std::runtime_error("test model: the vocabulary has no int32 tokenizer.ggml.token_type");
+  }
+  const std::size_t n = gguf_get_arr_n(meta, tokens_key);
+  std::vector<std::string> tokens(n);
+  for (std::size_t i = 0; i < n; ++i) tokens[i] = gguf_get_arr_str(meta, tokens_key, i);
+  const auto* data = static_cast<const std::int32_t*>(gguf_get_arr_data(meta, types_key));
+  std::vector<std::int32_t> types(data, data + gguf_get_arr_n(meta, types_key));
+  std::size_t slot = 0;
+  for (const auto& text : added) {
+    if (std::find(tokens.begin(), tokens.end(), text) != tokens.end()) continue;
+    while (slot < n && !tokens[slot].starts_with("[PAD")) ++slot;
+    if (slot == n) throw std::runtime_error("test model: no unused vocabulary slot for " + text);
+    tokens[slot] = text;
+    types[slot] = LLAMA_TOKEN_TYPE_USER_DEFINED;
+  }
+  std::vector<const char*> pointers;
+  pointers.reserve(n);
+  for (const auto& t : tokens) pointers.push_back(t.c_str());
+  gguf_set_arr_str(meta, "tokenizer.ggml.tokens", pointers.data(), n);
+  gguf_set_arr_data(meta, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types.data(), types.size());
+}
+
 }  // namespace
 
 TestModelSpec tiny_test_model(std::string vocab_path) {
@@ -127,6 +158,12 @@ void write_test_model(const TestModelSpec& spec, const std::string& out_path) {
   if (gguf_find_key(meta, "tokenizer.ggml.tokens") < 0) {
     gguf_free(meta);
     throw std::runtime_error(spec.vocab_path + ": has no tokenizer.ggml.tokens");
+  }
+  try {
+    add_tokens(meta, spec.added_tokens);
+  } catch (...) {
+    gguf_free(meta);
+    throw;
   }
   const std::string arch = "qwen2";
   auto key = [&](const char* suffix) { return arch + "." + suffix; };

@@ -5,6 +5,7 @@
 // honestly, and the ~0.5B shape gives real compute figures for benchmarks.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tandem::llm {
 
@@ -26,6 +27,9 @@ struct TestModelSpec {
   // The chat template (Jinja). Empty: Qwen2.5-Instruct's own, from the templates folder beside
   // the vocabulary folder (share/templates), with its tool-call syntax; plain ChatML without it.
   std::string chat_template;
+  // Tokens added to the vocabulary (e.g. a reasoning model's "<think>" and "</think>"), as a
+  // real model's added tokens are: matched whole by the tokenizer. Qwen2's vocabulary has none.
+  std::vector<std::string> added_tokens;
 };
 
 // A few KB of weights per layer: loads and generates in milliseconds.

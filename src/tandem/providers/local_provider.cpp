@@ -79,8 +79,9 @@ std::optional<core::ApiError> read_int(const json::object& body, std::string_vie
 
 // A reasoning model's controls, as llama-server reads them: `reasoning_format` ("none" leaves the
 // thinking in the content), `chat_template_kwargs` (the template's own variables, among them
-// `enable_thinking`) and OpenAI's `reasoning_effort` ("none" turns thinking off; another level
-// goes to the template, which gpt-oss's reads).
+// `enable_thinking`), `reasoning_budget_tokens` with `reasoning_budget_message`, and OpenAI's
+// `reasoning_effort` ("none" turns thinking off; another level goes to the template, which
+// gpt-oss's reads).
 std::optional<core::ApiError> read_reasoning(const json::object& body, llm::ChatInputs& inputs) {
   if (const json::value* f = core::find_member(body, "reasoning_format"); f && !f->is_null()) {
     std::string_view v = f->is_string() ? std::string_view(f->get_string()) : "";
@@ -103,6 +104,21 @@ std::optional<core::ApiError> read_reasoning(const json::object& body, llm::Chat
       }
       inputs.enable_thinking = t->get_bool();
     }
+  }
+  // llama-server's names; thinking_budget_tokens is its alias.
+  for (const char* key : {"thinking_budget_tokens", "reasoning_budget_tokens"}) {
+    std::int64_t budget = -1;
+    if (auto e = read_int(body, key, -1, 1 << 30, budget)) return *e;
+    if (core::find_member(body, key) != nullptr && !body.at(key).is_null()) {
+      inputs.reasoning_budget = static_cast<int>(budget);
+    }
+  }
+  if (const json::value* m = core::find_member(body, "reasoning_budget_message");
+      m && !m->is_null()) {
+    if (!m->is_string()) {
+      return bad("reasoning_budget_message must be a string", "reasoning_budget_message");
+    }
+    inputs.reasoning_budget_message = std::string(m->get_string());
   }
   if (const json::value* e = core::find_member(body, "reasoning_effort"); e && !e->is_null()) {
     std::string_view v = e->is_string() ? std::string_view(e->get_string()) : "";
