@@ -524,7 +524,8 @@ describe('models', () => {
     assert.deepEqual(
       [...ids].sort(),
       [
-        DIRECT, EMBED, FALLBACK, RATE_LIMITED, 'e2e-local', 'e2e-local-embed',
+        DIRECT, EMBED, FALLBACK, RATE_LIMITED,
+        'e2e-local', 'e2e-local-embed', 'e2e-local-thinker',
         // The hybrid task's LLM and the replayed quizzes' three recorded models (tasks.test.mjs).
         'e2e-hybrid-llm', 'cheap', 'mid', 'dear',
       ].sort(),
