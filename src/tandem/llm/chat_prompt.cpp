@@ -214,6 +214,7 @@ ChatReply ChatPrompt::partial(const std::string& generated) const {
     reply.reasoning = trim_end(msg.reasoning_content);
     reply.content = std::move(msg.content);
   } catch (const std::exception&) {
+    // Nothing readable yet: nothing to stream until more text comes.
   }
   return reply;
 }

@@ -155,6 +155,12 @@ std::string LocalStreamResponse::chunk(std::string_view delta_json, std::string_
   return "data: " + json::serialize(c) + "\n\n";
 }
 
+// The logprobs of the tokens no chunk has carried yet, when the request asked for them; null
+// when there are none, so a chunk without tokens says "logprobs": null.
+const std::vector<llm::TokenLogprob>* LocalStreamResponse::pending_logprobs() const {
+  return logprobs_ && !buffered_logprobs_.empty() ? &buffered_logprobs_ : nullptr;
+}
+
 // Sends what the parser's reasoning and content add to what was sent. Both only grow as a reply
 // does; should the parser ever read the text otherwise, nothing is sent that would contradict a
 // sent chunk. The logprobs of the tokens since the last chunk ride on the first chunk sent.
@@ -162,7 +168,7 @@ void LocalStreamResponse::send_growth(const llm::ChatReply& read, std::string& o
   auto send = [&](const char* field, const std::string& now, std::string& sent) {
     if (now.size() <= sent.size() || !now.starts_with(sent)) return;
     out += chunk(json::serialize(json::object{{field, now.substr(sent.size())}}), "",
-                 logprobs_ && !buffered_logprobs_.empty() ? &buffered_logprobs_ : nullptr);
+                 pending_logprobs());
     buffered_logprobs_.clear();
     sent = now;
   };
@@ -208,13 +214,13 @@ void LocalStreamResponse::render(llm::Generation::Taken taken, std::string& out)
     send_growth(reply, out);
     if (!reply.tool_calls.empty()) {
       out += chunk(json::serialize(json::object{{"tool_calls", tool_calls_json(reply)}}), "",
-                   logprobs_ && !buffered_logprobs_.empty() ? &buffered_logprobs_ : nullptr);
+                   pending_logprobs());
       buffered_logprobs_.clear();
     }
-    if (logprobs_ && !buffered_logprobs_.empty()) {
+    if (const auto* logprobs = pending_logprobs()) {
       // Tokens whose text was neither reasoning nor content (a fence's closing, spaces, a tag):
       // their logprobs still count.
-      out += chunk(R"({"content":""})", "", &buffered_logprobs_);
+      out += chunk(R"({"content":""})", "", logprobs);
     }
   }
   out += chunk("{}", finish_reason_of(reply, end));

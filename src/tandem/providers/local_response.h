@@ -65,6 +65,7 @@ class LocalStreamResponse final : public http::UpstreamResponse {
 
  private:
   void render(llm::Generation::Taken taken, std::string& out);
+  const std::vector<llm::TokenLogprob>* pending_logprobs() const;
   void send_growth(const llm::ChatReply& read, std::string& out);
   std::string chunk(std::string_view delta_json, std::string_view finish_reason,
                     const std::vector<llm::TokenLogprob>* logprobs = nullptr) const;
