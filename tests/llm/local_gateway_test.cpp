@@ -290,9 +290,9 @@ TEST(LocalGateway, AJsonReplyInACodeFenceAnswersAndStreamsAsTheBareJson) {
   EXPECT_GT(fenced, 0) << "no reply came in a fence: these seeds no longer test it";
 }
 
-// The tiny model under Qwen3.5's template, which opens <think> in the prompt: a random model never
-// closes it, so everything it generates is reasoning.
-std::string thinking_config() {
+// The tiny model under a reasoning template: Qwen3.5's by default, which opens <think> in the
+// prompt; a random model never closes it, so everything it generates is reasoning.
+std::string thinking_config(const std::string& template_file = "Qwen3.5-4B.jinja") {
   std::string toml = R"(
 [server]
 log_level = "error"
@@ -307,7 +307,7 @@ batch = 256
 [models.thinker]
 routes = [{ provider = "gguf", model = "thinker" }]
 )";
-  replace_all(toml, "{MODEL}", tiny_model_with_template("Qwen3.5-4B.jinja"));
+  replace_all(toml, "{MODEL}", tiny_model_with_template(template_file));
   return toml;
 }
 
@@ -419,8 +419,12 @@ TEST(LocalGateway, AReasoningBudgetEndsTheThoughtAndTheAnswerFollows) {
   for (const auto& c : std::vector<Case>{
            {R"(,"reasoning_budget_tokens":3)", "</think>", true},
            {R"(,"thinking_budget_tokens":3,"temperature":0)", "</think>", true},  // greedy too
-           // 0: the template closes the thought in the prompt, as with thinking turned off.
+           // 0: the template closes the thought in the prompt, as with thinking turned off, and
+           // nothing is forced into the answer; a template kwarg cannot open it again.
            {R"(,"reasoning_budget_tokens":0)", "", false},
+           {R"(,"reasoning_budget_tokens":0,"reasoning_budget_message":" Enough.")", "", false},
+           {R"(,"reasoning_budget_tokens":0,"chat_template_kwargs":{"enable_thinking":true})", "",
+            false},
            {R"(,"reasoning_budget_tokens":2,"reasoning_budget_message":" Enough.")",
             " Enough.</think>", true}}) {
     HttpResult r =
@@ -433,10 +437,27 @@ TEST(LocalGateway, AReasoningBudgetEndsTheThoughtAndTheAnswerFollows) {
     EXPECT_NE(generated.find(content, at + c.forced.size()), std::string::npos)
         << c.extra << ": the answer is what follows the forced tag: " << generated;
     EXPECT_EQ(!reasoning.empty(), c.thinks) << c.extra << ": '" << reasoning << "'";
+    if (!c.thinks) {
+      EXPECT_EQ(content.find("Enough"), std::string::npos) << c.extra << ": " << content;
+      EXPECT_EQ(generated.find("</think>"), std::string::npos) << c.extra << ": " << generated;
+    }
     if (c.forced.size() > std::string("</think>").size()) {
       EXPECT_TRUE(reasoning.ends_with("Enough.")) << reasoning;
     }
   }
+}
+
+TEST(LocalGateway, ARequiredToolCallCompilesUnderAReasoningTemplate) {
+  // A reasoning template's grammar root holds the thought's own "until-N": making the call start
+  // at once must take out only the free text before the calls, or the grammar does not compile.
+  Gateway gw(thinking_config("Qwen-Qwen3-0.6B.jinja"));
+  std::string tools =
+      R"(,"tool_choice":"required","tools":[{"type":"function","function":{"name":"ping","parameters":{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}}}])";
+  HttpResult r = chat(gw, chat_body("thinker", "Call it", 40, tools));
+  ASSERT_EQ(r.status, 200) << r.body;
+  HttpResult s = chat(gw, chat_body("thinker", "Call it", 40, tools + R"(,"stream":true)"));
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_EQ(sse_data(s.body).back(), "[DONE]");
 }
 
 TEST(LocalGateway, RequiredToolChoiceGivesParsedToolCalls) {
@@ -508,6 +529,7 @@ TEST(LocalGateway, BadParametersAreClear400s) {
            {R"(,"reasoning_effort":"extreme")", "reasoning_effort"},
            {R"(,"reasoning_effort":0)", "reasoning_effort"},
            {R"(,"chat_template_kwargs":[1])", "chat_template_kwargs"},
+           {R"(,"chat_template_kwargs":{"messages":[]})", "chat_template_kwargs.messages"},
            {R"(,"reasoning_budget_tokens":-2)", "reasoning_budget_tokens"},
            {R"(,"thinking_budget_tokens":1.5)", "thinking_budget_tokens"},
            {R"(,"reasoning_budget_message":5)", "reasoning_budget_message"},

@@ -25,17 +25,21 @@ namespace {
 
 // llama.cpp's tool-call grammars let free text come before the first call, even when a call is
 // required ("until-N? tool-calls"). A weak model may never leave that text, so when tool_choice
-// requires a call, the call starts at once (what "required" means in OpenAI's API). Grammars of
-// another shape are left as they are.
+// requires a call, the call starts at once (what "required" means in OpenAI's API). Only the
+// "until-N?" right before the calls goes: a reasoning template's root has another "until-M" in
+// its thought's group. Grammars of another shape are left as they are.
 void require_tool_call_first(std::string& grammar) {
   std::size_t root = grammar.find("root ::= ");
   if (root == std::string::npos) return;
   std::size_t end = grammar.find('\n', root);
   std::string line =
       grammar.substr(root, end == std::string::npos ? std::string::npos : end - root);
-  std::size_t until = line.find(" until-");
-  std::size_t calls = line.find("? tool-calls", until == std::string::npos ? 0 : until);
-  if (until == std::string::npos || calls == std::string::npos) return;
+  std::size_t calls = line.find("? tool-calls");
+  if (calls == std::string::npos) return;
+  std::size_t until = line.rfind(" until-", calls);
+  if (until == std::string::npos) return;
+  const std::string rule = line.substr(until + 7, calls - until - 7);  // the N of until-N
+  if (rule.empty() || rule.find_first_not_of("0123456789") != std::string::npos) return;
   line.erase(until, calls + 1 - until);
   grammar.replace(root, end == std::string::npos ? std::string::npos : end - root, line);
 }
@@ -84,6 +88,8 @@ ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs&
   // its forced closing tag on the newline.)
   inputs.enable_thinking = in.enable_thinking && in.reasoning_budget != 0;
   inputs.chat_template_kwargs = in.template_kwargs;
+  // The template reads its kwargs over enable_thinking: thinking turned off stays off there too.
+  if (!inputs.enable_thinking) inputs.chat_template_kwargs["enable_thinking"] = "false";
   inputs.use_jinja = true;
   inputs.add_generation_prompt = true;
   if (!in.json_schema.empty()) {
@@ -132,14 +138,16 @@ void ChatPrompt::apply_to(const Engine& engine, common_params_sampling& sampling
     // As llama-server sets them: llama.cpp's reasoning-budget sampler follows the thought by these
     // tags (from the generation prompt on, so a thought the prompt opened counts) and, with a
     // budget, forces the message and the first closing tag once it is spent.
-    sampling.reasoning_budget_tokens = reasoning_budget_;
+    // A budget of 0 closed the thought in the prompt already (render_chat): no budget to force.
+    sampling.reasoning_budget_tokens = reasoning_budget_ == 0 ? -1 : reasoning_budget_;
     sampling.reasoning_budget_start = engine.tokenize(params.thinking_start_tag, false, true);
     for (const auto& tag : params.thinking_end_tags) {
       sampling.reasoning_budget_end.push_back(engine.tokenize(tag, false, true));
     }
     sampling.reasoning_budget_forced =
-        reasoning_budget_message_.empty() ? std::vector<llama_token>{}
-                                          : engine.tokenize(reasoning_budget_message_, false, true);
+        reasoning_budget_message_.empty()
+            ? std::vector<llama_token>{}
+            : engine.tokenize(reasoning_budget_message_, false, false);
     const auto& end = sampling.reasoning_budget_end.front();
     sampling.reasoning_budget_forced.insert(sampling.reasoning_budget_forced.end(), end.begin(),
                                             end.end());

@@ -95,9 +95,19 @@ std::optional<core::ApiError> read_reasoning(const json::object& body, llm::Chat
     if (!k->is_object())
       return bad("chat_template_kwargs must be an object", "chat_template_kwargs");
     for (const auto& [name, value] : k->get_object()) {
+      // The request sets these itself; a kwarg would render a prompt other than the request's.
+      for (const char* own : {"messages", "tools", "tool_choice", "add_generation_prompt",
+                              "bos_token", "eos_token", "continue_final_message"}) {
+        if (name == own) {
+          return bad("chat_template_kwargs." + std::string(name) +
+                         " is set by the request itself, not by a template argument",
+                     "chat_template_kwargs." + std::string(name));
+        }
+      }
       inputs.template_kwargs[std::string(name)] = json::serialize(value);
     }
-    if (const json::value* t = core::find_member(k->get_object(), "enable_thinking")) {
+    if (const json::value* t = core::find_member(k->get_object(), "enable_thinking");
+        t && !t->is_null()) {
       if (!t->is_bool()) {
         return bad("chat_template_kwargs.enable_thinking must be a boolean",
                    "chat_template_kwargs.enable_thinking");
