@@ -2,11 +2,9 @@
 
 #include <unistd.h>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <stdexcept>
 
 namespace tandem::testing {
@@ -52,16 +50,13 @@ const std::string& tiny_model_with_template(const std::string& template_file) {
   std::lock_guard lock(mutex);
   auto it = paths.find(template_file);
   if (it != paths.end()) return it->second;
-  auto file =
-      std::filesystem::path(TANDEM_LLAMA_VOCAB_DIR).parent_path() / "templates" / template_file;
-  std::ifstream in(file);
-  if (!in) throw std::runtime_error("no chat template " + file.string());
-  std::stringstream text;
-  text << in.rdbuf();
+  const std::string file = llm::bundled_chat_template_path(tiny_spec().vocab_path, template_file);
+  const std::string text = llm::read_chat_template(file);
+  if (text.empty()) throw std::runtime_error("no chat template " + file);
   std::string stem = std::filesystem::path(template_file).stem().string();
   std::string path = cached("tiny-" + stem + "-think-tokens.gguf", [&](const std::string& p) {
     auto spec = tiny_spec();
-    spec.chat_template = text.str();
+    spec.chat_template = text;
     spec.added_tokens = {"<think>", "</think>"};  // single tokens, as in Qwen3's vocabulary
     llm::write_test_model(spec, p);
   });

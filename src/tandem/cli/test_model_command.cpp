@@ -4,8 +4,6 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace tandem::cli {
 
@@ -17,15 +15,12 @@ int run_make_test_model(const TestModelOptions& options) {
   spec.embedding = options.embedding;
   spec.added_tokens = options.added_tokens;
   if (!options.chat_template_path.empty()) {
-    std::ifstream in(options.chat_template_path);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in || text.str().empty()) {
+    spec.chat_template = llm::read_chat_template(options.chat_template_path);
+    if (spec.chat_template.empty()) {
       std::fprintf(stderr, "tandem make-test-model: cannot read the chat template %s\n",
                    options.chat_template_path.c_str());
       return 1;
     }
-    spec.chat_template = text.str();
   }
   auto started = std::chrono::steady_clock::now();
   try {

@@ -122,7 +122,8 @@ ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs&
   // A reasoning template's reply is parsed even when its thought stays in the content: the parser
   // puts back a thought the prompt opened (Qwen3.5's ends with "<think>\n"), as llama-server does.
   out.parsed = out.has_tools || !inputs.json_schema.empty() || params.supports_thinking;
-  out.reasoning_budget_ = in.reasoning_budget;
+  // A budget of 0 closed the thought in the prompt above: no budget is left to force.
+  out.reasoning_budget_ = in.reasoning_budget == 0 ? -1 : in.reasoning_budget;
   out.reasoning_budget_message_ = in.reasoning_budget_message;
   out.state_->parser = common_chat_parser_params(params);
   out.state_->parser.reasoning_format = inputs.reasoning_format;
@@ -138,8 +139,7 @@ void ChatPrompt::apply_to(const Engine& engine, common_params_sampling& sampling
     // As llama-server sets them: llama.cpp's reasoning-budget sampler follows the thought by these
     // tags (from the generation prompt on, so a thought the prompt opened counts) and, with a
     // budget, forces the message and the first closing tag once it is spent.
-    // A budget of 0 closed the thought in the prompt already (render_chat): no budget to force.
-    sampling.reasoning_budget_tokens = reasoning_budget_ == 0 ? -1 : reasoning_budget_;
+    sampling.reasoning_budget_tokens = reasoning_budget_;
     sampling.reasoning_budget_start = engine.tokenize(params.thinking_start_tag, false, true);
     for (const auto& tag : params.thinking_end_tags) {
       sampling.reasoning_budget_end.push_back(engine.tokenize(tag, false, true));

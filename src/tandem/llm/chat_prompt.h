@@ -91,7 +91,7 @@ class ChatPrompt {
 
  private:
   friend ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs& inputs);
-  int reasoning_budget_ = -1;
+  int reasoning_budget_ = -1;  // -1: none (also for a budget of 0, which turns thinking off)
   std::string reasoning_budget_message_;
   struct State;
   std::unique_ptr<State> state_;

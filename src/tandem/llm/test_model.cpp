@@ -56,11 +56,9 @@ llama_ftype ftype_for(const std::string& type) {
 }
 
 std::string default_chat_template(const std::string& vocab_path) {
-  auto file = std::filesystem::path(vocab_path).parent_path().parent_path() / "templates" /
-              "Qwen-Qwen2.5-7B-Instruct.jinja";
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return kChatMlTemplate;
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  std::string text =
+      read_chat_template(bundled_chat_template_path(vocab_path, "Qwen-Qwen2.5-7B-Instruct.jinja"));
+  return text.empty() ? kChatMlTemplate : text;
 }
 
 // llama_model_save_to_file writes what the loaded model keeps, which leaves out the chat
@@ -124,6 +122,17 @@ void add_tokens(gguf_context* meta, const std::vector<std::string>& added) {
 }
 
 }  // namespace
+
+std::string read_chat_template(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string bundled_chat_template_path(const std::string& vocab_path, const std::string& file) {
+  return (std::filesystem::path(vocab_path).parent_path().parent_path() / "templates" / file)
+      .string();
+}
 
 TestModelSpec tiny_test_model(std::string vocab_path) {
   TestModelSpec spec;

@@ -37,6 +37,12 @@ TestModelSpec tiny_test_model(std::string vocab_path);
 // The dimensions of Qwen2-0.5B (896 wide, 24 layers, 14 heads, 2 KV heads, 4864 FF).
 TestModelSpec half_b_test_model(std::string vocab_path);
 
+// A chat template file's text; empty when it cannot be read (or is empty).
+std::string read_chat_template(const std::string& path);
+// One of the real models' chat templates that the llama.cpp prefix keeps beside its vocabularies
+// (share/templates next to share/vocab), for a vocabulary file there: its path.
+std::string bundled_chat_template_path(const std::string& vocab_path, const std::string& file);
+
 // Writes the model to `out_path`. Throws std::runtime_error with a message naming the file.
 void write_test_model(const TestModelSpec& spec, const std::string& out_path);
 
