@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   test_model_cmd->add_option("--add-token", test_model.added_tokens,
                              "A token to add to the vocabulary, e.g. <think> (repeatable)");
+  test_model_cmd->add_option("--add-control-token", test_model.control_tokens,
+                             "A control token to add, e.g. [THINK] (repeatable)");
 
   tandem::llm::FinetuneOptions finetune;
   auto* finetune_cmd = app.add_subcommand(

@@ -111,6 +111,13 @@ describe('local model through the openai client', () => {
     const thought = plain.choices[0].message.reasoning_content;
     assert.ok(thought.length > 0);
     assert.equal(plain.choices[0].message.content, '');
+    // Usage counts the thought as OpenAI does: here every generated token is thought, but an
+    // end-of-generation token that stopped it.
+    const eog = plain.choices[0].finish_reason === 'stop' ? 1 : 0;
+    assert.equal(
+      plain.usage.completion_tokens_details.reasoning_tokens,
+      plain.usage.completion_tokens - eog,
+    );
     const stream = await client.chat.completions.create({ ...request, stream: true });
     let streamed = '';
     let content = '';
@@ -124,5 +131,6 @@ describe('local model through the openai client', () => {
     const off = await client.chat.completions.create({ ...request, reasoning_effort: 'none' });
     assert.equal(off.choices[0].message.reasoning_content, undefined);
     assert.ok(off.choices[0].message.content.length > 0);
+    assert.equal(off.usage.completion_tokens_details.reasoning_tokens, 0);
   });
 });

@@ -292,7 +292,8 @@ TEST(LocalGateway, AJsonReplyInACodeFenceAnswersAndStreamsAsTheBareJson) {
 
 // The tiny model under a reasoning template: Qwen3.5's by default, which opens <think> in the
 // prompt; a random model never closes it, so everything it generates is reasoning.
-std::string thinking_config(const std::string& template_file = "Qwen3.5-4B.jinja") {
+std::string thinking_config(const std::string& template_file = "Qwen3.5-4B.jinja",
+                            bool control_tags = false) {
   std::string toml = R"(
 [server]
 log_level = "error"
@@ -307,8 +308,36 @@ batch = 256
 [models.thinker]
 routes = [{ provider = "gguf", model = "thinker" }]
 )";
-  replace_all(toml, "{MODEL}", tiny_model_with_template(template_file));
+  replace_all(toml, "{MODEL}", tiny_model_with_template(template_file, control_tags));
   return toml;
+}
+
+// usage.completion_tokens_details.reasoning_tokens of an answer or stream chunk; -1 when missing.
+std::int64_t reasoning_tokens(const std::string& answer) {
+  json::object body = parse_object(answer);
+  auto* usage = body.if_contains("usage");
+  if (usage == nullptr || !usage->is_object()) return -1;
+  auto* details = usage->as_object().if_contains("completion_tokens_details");
+  if (details == nullptr || !details->is_object()) return -1;
+  auto* n = details->as_object().if_contains("reasoning_tokens");
+  return n != nullptr && n->is_int64() ? n->as_int64() : -1;
+}
+
+// The tokens of an answer with logprobs, up to and including the one that completes `tag`
+// (0: none does).
+std::int64_t tokens_through(const HttpResult& r, const std::string& tag) {
+  json::object answer = parse_object(r.body);
+  std::string bytes;
+  std::int64_t n = 0;
+  for (const auto& t :
+       answer["choices"].as_array()[0].as_object()["logprobs"].as_object()["content"].as_array()) {
+    ++n;
+    for (const auto& b : t.as_object().at("bytes").as_array()) {
+      bytes += static_cast<char>(b.to_number<int>());
+    }
+    if (bytes.find(tag) != std::string::npos) return n;
+  }
+  return 0;
 }
 
 // The message's reasoning_content ("" when absent) and content.
@@ -341,6 +370,14 @@ TEST(LocalGateway, AReasoningModelsThoughtIsReasoningContentStreamedOrNot) {
   EXPECT_FALSE(reasoning.empty()) << r.body;
   EXPECT_EQ(content, "");
   EXPECT_NE(generated.find(reasoning), std::string::npos) << generated << " / " << reasoning;
+  // Every generated token is thought (an end-of-generation token would have no logprob entry).
+  EXPECT_EQ(reasoning_tokens(r.body), static_cast<std::int64_t>(answer["choices"]
+                                                                    .as_array()[0]
+                                                                    .as_object()["logprobs"]
+                                                                    .as_object()["content"]
+                                                                    .as_array()
+                                                                    .size()))
+      << r.body;
 
   // The stream sends the same thought as reasoning_content deltas, and every token's logprob.
   HttpResult s =
@@ -437,6 +474,8 @@ TEST(LocalGateway, AReasoningBudgetEndsTheThoughtAndTheAnswerFollows) {
     EXPECT_NE(generated.find(content, at + c.forced.size()), std::string::npos)
         << c.extra << ": the answer is what follows the forced tag: " << generated;
     EXPECT_EQ(!reasoning.empty(), c.thinks) << c.extra << ": '" << reasoning << "'";
+    // The thought is the tokens through the closing tag (the prompt opened it); none at budget 0.
+    EXPECT_EQ(reasoning_tokens(r.body), c.thinks ? tokens_through(r, "</think>") : 0) << c.extra;
     if (!c.thinks) {
       EXPECT_EQ(content.find("Enough"), std::string::npos) << c.extra << ": " << content;
       EXPECT_EQ(generated.find("</think>"), std::string::npos) << c.extra << ": " << generated;
@@ -444,6 +483,59 @@ TEST(LocalGateway, AReasoningBudgetEndsTheThoughtAndTheAnswerFollows) {
     if (c.forced.size() > std::string("</think>").size()) {
       EXPECT_TRUE(reasoning.ends_with("Enough.")) << reasoning;
     }
+  }
+}
+
+TEST(LocalGateway, ThinkingTagsThatAreControlTokensStillSplitTheReply) {
+  // Mistral's [THINK] and [/THINK], gpt-oss's harmony markers: control tokens, which have no text
+  // by default. The template preserves them, so the engine gives them their text and the parser
+  // finds the thought's end, as llama-server does; otherwise the forced tag would vanish and the
+  // whole reply would read as thought.
+  Gateway gw(thinking_config("Qwen3.5-4B.jinja", true));
+  const std::string budget = R"(,"logprobs":true,"reasoning_budget_tokens":3)";
+  HttpResult r = chat(gw, chat_body("thinker", "Think briefly", 24, budget));
+  auto [reasoning, content] = thought_and_answer(r);
+  const std::string generated = generated_text(r);
+  std::size_t at = generated.find("</think>");
+  ASSERT_NE(at, std::string::npos) << generated;
+  EXPECT_FALSE(reasoning.empty()) << r.body;
+  EXPECT_FALSE(content.empty()) << r.body;
+  EXPECT_NE(generated.find(content, at), std::string::npos) << generated << " / " << content;
+  EXPECT_EQ(reasoning_tokens(r.body), tokens_through(r, "</think>"));
+  // The stream splits it alike, and its usage counts the thought too.
+  HttpResult s =
+      chat(gw, chat_body("thinker", "Think briefly", 24,
+                         budget + R"(,"stream":true,"stream_options":{"include_usage":true})"));
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_EQ(streamed_content(s), content);
+  auto events = sse_data(s.body);
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(reasoning_tokens(events[events.size() - 2]), reasoning_tokens(r.body))
+      << events[events.size() - 2];
+}
+
+TEST(LocalGateway, AFormatTheTemplateCannotConstrainIsA400) {
+  // DeepSeek-R1's prompt opens the thought; with reasoning_format "none" the response format's
+  // grammar has no room for it, and its sampler cannot start. The request's options conflict: a
+  // 400 naming the parameter, not the server error it was.
+  Gateway gw(thinking_config("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja"));
+  for (
+      const std::string format :
+      {R"("response_format":{"type":"json_object"})",
+       R"("response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object"}}})"}) {
+    for (const std::string stream : {"false", "true"}) {
+      HttpResult r =
+          chat(gw, chat_body("thinker", "Answer", 8,
+                             R"(,"reasoning_format":"none","stream":)" + stream + "," + format));
+      EXPECT_EQ(r.status, 400) << format << " " << r.body;
+      if (r.status != 400) continue;
+      auto error = parse_object(r.body)["error"].as_object();
+      EXPECT_EQ(error["param"], "response_format") << r.body;
+      EXPECT_EQ(error["type"], "invalid_request_error") << r.body;
+    }
+    // Read apart, the thought is no obstacle.
+    HttpResult ok = chat(gw, chat_body("thinker", "Answer", 8, "," + format));
+    EXPECT_EQ(ok.status, 200) << ok.body;
   }
 }
 

@@ -44,23 +44,26 @@ const std::string& tiny_embedding_model_path() {
   return path;
 }
 
-const std::string& tiny_model_with_template(const std::string& template_file) {
+const std::string& tiny_model_with_template(const std::string& template_file, bool control_tags) {
   static std::mutex mutex;
   static std::map<std::string, std::string> paths;
   std::lock_guard lock(mutex);
-  auto it = paths.find(template_file);
+  const std::string key = template_file + (control_tags ? " control" : "");
+  auto it = paths.find(key);
   if (it != paths.end()) return it->second;
   const std::string file = llm::bundled_chat_template_path(tiny_spec().vocab_path, template_file);
   const std::string text = llm::read_chat_template(file);
   if (text.empty()) throw std::runtime_error("no chat template " + file);
   std::string stem = std::filesystem::path(template_file).stem().string();
-  std::string path = cached("tiny-" + stem + "-think-tokens.gguf", [&](const std::string& p) {
+  std::string name = "tiny-" + stem + (control_tags ? "-think-control.gguf" : "-think-tokens.gguf");
+  std::string path = cached(name, [&](const std::string& p) {
     auto spec = tiny_spec();
     spec.chat_template = text;
-    spec.added_tokens = {"<think>", "</think>"};  // single tokens, as in Qwen3's vocabulary
+    // single tokens, as in Qwen3's vocabulary
+    (control_tags ? spec.control_tokens : spec.added_tokens) = {"<think>", "</think>"};
     llm::write_test_model(spec, p);
   });
-  return paths.emplace(template_file, path).first->second;
+  return paths.emplace(key, path).first->second;
 }
 
 const std::string& tiny_lora_path(int which) {

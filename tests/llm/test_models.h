@@ -14,8 +14,11 @@ const std::string& tiny_model_path();
 const std::string& tiny_embedding_model_path();
 // The tiny model with another of the source tree's chat templates (a file name in
 // share/templates, e.g. "Qwen-Qwen3-0.6B.jinja"): a reasoning model's, for one. Its vocabulary has
-// <think> and </think> as tokens, as Qwen3's does.
-const std::string& tiny_model_with_template(const std::string& template_file);
+// <think> and </think> as tokens, as Qwen3's does; with `control_tags`, as control tokens (special
+// markers, the type of Mistral's [THINK] and gpt-oss's harmony tokens), which have no text unless
+// the chat template preserves them.
+const std::string& tiny_model_with_template(const std::string& template_file,
+                                            bool control_tags = false);
 // Two different LoRA adapters for the tiny model.
 const std::string& tiny_lora_path(int which);
 llm::TestModelSpec tiny_spec();

@@ -14,6 +14,7 @@ int run_make_test_model(const TestModelOptions& options) {
   spec.seed = options.seed;
   spec.embedding = options.embedding;
   spec.added_tokens = options.added_tokens;
+  spec.control_tokens = options.control_tokens;
   if (!options.chat_template_path.empty()) {
     spec.chat_template = llm::read_chat_template(options.chat_template_path);
     if (spec.chat_template.empty()) {

@@ -16,6 +16,7 @@ struct TestModelOptions {
   bool embedding = false;
   std::string chat_template_path;  // a Jinja file; empty: Qwen2.5's (llm/test_model.h)
   std::vector<std::string> added_tokens;
+  std::vector<std::string> control_tokens;
 };
 
 int run_make_test_model(const TestModelOptions& options);

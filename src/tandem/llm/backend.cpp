@@ -1,6 +1,7 @@
 #include "tandem/llm/backend.h"
 
 #include <llama.h>
+#include <log.h>
 
 #include <mutex>
 #include <string>
@@ -29,6 +30,10 @@ void ensure_backend() {
   static std::once_flag once;
   std::call_once(once, [] {
     llama_log_set(log_callback, nullptr);
+    // llama.cpp's common library (chat templates, samplers) prints its own plain lines to stderr,
+    // beside this process's JSON log: a grammar it could not start, with the request's schema in
+    // it. What matters of them reaches the caller as an exception; paused, its log drops them.
+    common_log_pause(common_log_main());
     llama_backend_init();
   });
 }

@@ -153,16 +153,19 @@ void ChatPrompt::apply_to(const Engine& engine, common_params_sampling& sampling
                                             end.end());
     sampling.generation_prompt = params.generation_prompt;
   }
+  // The template's markers (thinking tags, tool-call openers) that are single tokens: the engine
+  // gives them text even when the vocabulary makes them control tokens, so the parser sees them,
+  // and a grammar trigger may match them as tokens. With or without a grammar, as llama-server.
+  for (const auto& word : params.preserved_tokens) {
+    auto ids = engine.tokenize(word, false, true);
+    if (ids.size() == 1) sampling.preserved_tokens.insert(ids[0]);
+  }
   if (params.grammar.empty()) return;
   sampling.grammar =
       common_grammar(has_tools ? COMMON_GRAMMAR_TYPE_TOOL_CALLS : COMMON_GRAMMAR_TYPE_OUTPUT_FORMAT,
                      params.grammar);
   sampling.grammar_lazy = params.grammar_lazy;
   sampling.generation_prompt = params.generation_prompt;
-  for (const auto& word : params.preserved_tokens) {
-    auto ids = engine.tokenize(word, false, true);
-    if (ids.size() == 1) sampling.preserved_tokens.insert(ids[0]);
-  }
   for (const auto& trigger : params.grammar_triggers) {
     if (trigger.type == COMMON_GRAMMAR_TRIGGER_TYPE_WORD) {
       auto ids = engine.tokenize(trigger.value, false, true);
@@ -178,6 +181,12 @@ void ChatPrompt::apply_to(const Engine& engine, common_params_sampling& sampling
     sampling.grammar_triggers.push_back(trigger);
   }
   if (sampling.grammar_lazy && sampling.grammar_triggers.empty()) sampling.grammar_lazy = false;
+}
+
+ThoughtTags ChatPrompt::thought_tags() const {
+  const auto& params = state_->params;
+  if (!params.supports_thinking) return {};
+  return {params.thinking_start_tag, params.thinking_end_tags, params.generation_prompt};
 }
 
 ChatReply ChatPrompt::parse(const std::string& generated, bool cut_short) const {
@@ -203,10 +212,17 @@ ChatReply ChatPrompt::parse(const std::string& generated, bool cut_short) const 
       ++n;
     }
   } catch (const std::exception&) {
-    // Output the parser cannot read is returned as plain content, as llama-server does.
+    // Output the parser cannot read is returned as plain content, as llama-server does; but a
+    // leading thought stays reasoning (split by its tags), so neither a stream, which has sent it
+    // as reasoning already, nor a client reading the content gets it twice or as the answer.
     reply.reasoning.clear();
     reply.content = generated;
     reply.tool_calls.clear();
+    if (reasons) {
+      SplitReply split = split_thought(thought_tags(), generated);
+      reply.reasoning = trim_end(split.thought);
+      reply.content = std::move(split.rest);
+    }
   }
   return reply;
 }

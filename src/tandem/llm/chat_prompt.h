@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "tandem/llm/thought_counter.h"
+
 struct common_params_sampling;
 struct common_chat_parser_params;
 struct common_chat_templates;
@@ -81,6 +83,10 @@ class ChatPrompt {
   // reasoning template the thought's tags: a budget ends the thought, and a tool call's lazy
   // grammar does not wake inside it.
   void apply_to(const Engine& engine, common_params_sampling& sampling) const;
+  // The template's thinking tags, by which the engine counts the reply's reasoning tokens (also
+  // under reasoning_format "none": a thought is reasoning wherever it is returned). Empty for a
+  // template that does not think.
+  ThoughtTags thought_tags() const;
   // The reply split into reasoning, content and tool calls (the text as generated unless
   // `parsed`). `cut_short`: generation stopped at max_tokens or the context end.
   ChatReply parse(const std::string& generated, bool cut_short) const;

@@ -105,6 +105,7 @@ struct Engine::Slot {
   int batch_tokens = 0;
   std::uint64_t admitted_at = 0;
   bool greedy = false;  // plain_greedy: the next token is the logits' argmax
+  ThoughtCounter thought;
 
   // Logprobs, when the request asked for them: the grammar at the current position (the
   // sampler's own copy is not reachable), and the entries of tokens whose text is not pushed yet,
@@ -257,12 +258,12 @@ std::vector<std::int32_t> Engine::tokenize(std::string_view text, bool add_speci
   return tokens;
 }
 
-std::string Engine::token_text(std::int32_t token) const {
+std::string Engine::token_text(std::int32_t token, bool special) const {
   char buf[256];
-  int n = llama_token_to_piece(vocab(), token, buf, sizeof buf, 0, false);
+  int n = llama_token_to_piece(vocab(), token, buf, sizeof buf, 0, special);
   if (n < 0) {
     std::string big(static_cast<std::size_t>(-n), '\0');
-    n = llama_token_to_piece(vocab(), token, big.data(), -n, 0, false);
+    n = llama_token_to_piece(vocab(), token, big.data(), -n, 0, special);
     big.resize(static_cast<std::size_t>(std::max(n, 0)));
     return big;
   }
@@ -441,6 +442,7 @@ void Engine::admit(std::deque<Pending>& incoming) {
     slot.text.clear();
     slot.sent = 0;
     slot.compute_seconds = 0;
+    slot.thought = ThoughtCounter(slot.request.thought);
     slot.admitted_at = ++admissions_;
     slot.busy = true;
     {
@@ -450,17 +452,19 @@ void Engine::admit(std::deque<Pending>& incoming) {
     if (slot.sampler == nullptr) {
       finish_slot(slot, "",
                   "the grammar for this request could not be compiled" +
-                      (sampler_error.empty() ? "" : ": " + sampler_error));
+                      (sampler_error.empty() ? "" : ": " + sampler_error),
+                  true);
       continue;
     }
     if (slot.request.prompt.empty()) {
-      finish_slot(slot, "", "the prompt is empty");
+      finish_slot(slot, "", "the prompt is empty", true);
       continue;
     }
     if (static_cast<int>(slot.request.prompt.size()) >= config_.context) {
       finish_slot(slot, "",
                   "the prompt has " + std::to_string(slot.request.prompt.size()) +
-                      " tokens; the context holds " + std::to_string(config_.context));
+                      " tokens; the context holds " + std::to_string(config_.context),
+                  true);
       continue;
     }
     std::lock_guard lock(mutex_);
@@ -604,6 +608,7 @@ bool Engine::step() {
     }
     if (slot->request.logprobs) {
       Slot::PendingLogprob lp{slot->text.size(), 0, score(*slot, token)};
+      slot->thought.add(lp.entry.text);
       slot->text += lp.entry.text;
       lp.end = slot->text.size();
       slot->pending_logprobs.push_back(std::move(lp));
@@ -615,7 +620,9 @@ bool Engine::step() {
         }
       }
     } else {
-      slot->text += token_text(token);
+      std::string text = piece(*slot, token);
+      slot->thought.add(text);
+      slot->text += text;
     }
     slot->has_next = true;
     slot->next = token;
@@ -696,20 +703,31 @@ TokenLogprob Engine::score(const Slot& slot, std::int32_t token) {
   out.logprob = token_logprobs(llama_get_logits_ith(ctx_, slot.batch_index), n_vocab(), token,
                                slot.request.top_logprobs,
                                slot.grammar ? slot.grammar->sampler() : nullptr, scratch, top);
-  out.text = token_text(token);
+  out.text = piece(slot, token);
   out.top.reserve(top.size());
-  for (const auto& t : top) out.top.push_back({token_text(t.token), t.logprob});
+  for (const auto& t : top) out.top.push_back({piece(slot, t.token), t.logprob});
   return out;
 }
 
-void Engine::finish_slot(Slot& slot, std::string reason, std::string error) {
+// A generated token's text. A template's markers that are control tokens (gpt-oss's harmony
+// channels, Mistral's [THINK] and [TOOL_CALLS]) read as text only where the chat template preserves
+// them, as llama-server renders them: the reply's parser needs them, and other control tokens stay
+// silent.
+std::string Engine::piece(const Slot& slot, std::int32_t token) const {
+  const auto& sampling = slot.request.sampling;
+  return token_text(token, sampling && sampling->preserved_tokens.contains(token));
+}
+
+void Engine::finish_slot(Slot& slot, std::string reason, std::string error, bool rejected) {
   if (error.empty()) emit(slot, true);
   GenerationEnd end;
   end.finish_reason = std::move(reason);
   end.error = std::move(error);
+  end.rejected = rejected;
   end.prompt_tokens = static_cast<int>(slot.request.prompt.size());
   end.cached_tokens = slot.cached_tokens;
   end.completion_tokens = slot.generated;
+  end.reasoning_tokens = slot.thought.tokens();
   end.compute_seconds = slot.compute_seconds;
   {
     // Counted before the requester hears of the end, so what it reads next is up to date.

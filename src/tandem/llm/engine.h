@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tandem/llm/generation.h"
+#include "tandem/llm/thought_counter.h"
 
 struct llama_model;
 struct llama_context;
@@ -68,6 +69,9 @@ struct GenerationRequest {
   // logits are -inf before sampling, so logprobs say so too), and generation runs to max_tokens,
   // a stop string or the context's end. For benchmarks that need a fixed number of tokens.
   bool ignore_eos = false;
+  // A reasoning template's thinking tags: the reply's thought is counted in tokens
+  // (GenerationEnd::reasoning_tokens). Empty: nothing is counted.
+  ThoughtTags thought;
 };
 
 // Embeddings of several inputs, pooled as the model declares and L2-normalised.
@@ -118,7 +122,8 @@ class Engine {
 
   std::vector<std::int32_t> tokenize(std::string_view text, bool add_special,
                                      bool parse_special) const;
-  std::string token_text(std::int32_t token) const;
+  // A token's text. A control token (a template's special marker) has none unless `special`.
+  std::string token_text(std::int32_t token, bool special = false) const;
 
   std::shared_ptr<Generation> generate(GenerationRequest request);
   std::shared_ptr<EmbeddingJob> embed(std::vector<std::vector<std::int32_t>> inputs);
@@ -137,9 +142,10 @@ class Engine {
   void admit(std::deque<Pending>& incoming);
   bool step();
   void run_embeddings(EmbeddingJob& job);
-  void finish_slot(Slot& slot, std::string reason, std::string error = {});
+  void finish_slot(Slot& slot, std::string reason, std::string error = {}, bool rejected = false);
   void emit(Slot& slot, bool final_flush);
   TokenLogprob score(const Slot& slot, std::int32_t token);
+  std::string piece(const Slot& slot, std::int32_t token) const;
   static void collect_logprobs(Slot& slot, std::size_t visible, bool cut);
 
   EngineConfig config_;

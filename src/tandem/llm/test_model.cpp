@@ -92,9 +92,10 @@ void add_chat_template(const std::string& path, const std::string& chat_template
 }
 
 // Puts each of `added` into the vocabulary's first unused slots (the "[PAD...]" entries that pad
-// Qwen2's to 151,936) as a user-defined token, the type a real model's added tokens have (Qwen3's
-// <think> and </think>), which the tokenizer matches whole in any text.
-void add_tokens(gguf_context* meta, const std::vector<std::string>& added) {
+// Qwen2's to 151,936) as a token of `type`: user-defined, the type most real models' added tokens
+// have (Qwen3's <think> and </think>), or control, a special marker's. The tokenizer matches both
+// whole in any text it reads with special tokens.
+void add_tokens(gguf_context* meta, const std::vector<std::string>& added, llama_token_type type) {
   if (added.empty()) return;
   const std::int64_t tokens_key = gguf_find_key(meta, "tokenizer.ggml.tokens");
   const std::int64_t types_key = gguf_find_key(meta, "tokenizer.ggml.token_type");
@@ -112,7 +113,7 @@ void add_tokens(gguf_context* meta, const std::vector<std::string>& added) {
     while (slot < n && !tokens[slot].starts_with("[PAD")) ++slot;
     if (slot == n) throw std::runtime_error("test model: no unused vocabulary slot for " + text);
     tokens[slot] = text;
-    types[slot] = LLAMA_TOKEN_TYPE_USER_DEFINED;
+    types[slot] = type;
   }
   std::vector<const char*> pointers;
   pointers.reserve(n);
@@ -169,7 +170,8 @@ void write_test_model(const TestModelSpec& spec, const std::string& out_path) {
     throw std::runtime_error(spec.vocab_path + ": has no tokenizer.ggml.tokens");
   }
   try {
-    add_tokens(meta, spec.added_tokens);
+    add_tokens(meta, spec.added_tokens, LLAMA_TOKEN_TYPE_USER_DEFINED);
+    add_tokens(meta, spec.control_tokens, LLAMA_TOKEN_TYPE_CONTROL);
   } catch (...) {
     gguf_free(meta);
     throw;

@@ -30,6 +30,9 @@ struct TestModelSpec {
   // Tokens added to the vocabulary (e.g. a reasoning model's "<think>" and "</think>"), as a
   // real model's added tokens are: matched whole by the tokenizer. Qwen2's vocabulary has none.
   std::vector<std::string> added_tokens;
+  // Tokens added as control tokens: special markers such as Mistral's [THINK] or gpt-oss's
+  // <|channel|>, which are matched whole and read as text only where the caller asks for it.
+  std::vector<std::string> control_tokens;
 };
 
 // A few KB of weights per layer: loads and generates in milliseconds.

@@ -493,6 +493,7 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
   request.ignore_eos = plan.ignore_eos;
   request.stop = std::move(plan.stop);
   for (const auto& s : prompt.extra_stops) request.stop.push_back(s);
+  request.thought = prompt.thought_tags();
 
   auto generation = model->generate(std::move(request));
   generation->set_waker(waiter->waker());
@@ -503,6 +504,15 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
   }
   if (first->ended && !first->end.error.empty() && first->text.empty()) {
     generation->set_waker({});
+    if (first->end.rejected) {
+      // A grammar the template's own generation prompt cannot enter (DeepSeek-R1's opens a thought
+      // that a response format under reasoning_format "none" has no room for): the request's
+      // combination of options, not the server, is at fault.
+      result.response = error_answer(
+          bad("local model '" + route.model + "' cannot run this request: " + first->end.error,
+              prompt.has_tools ? "tools" : "response_format"));
+      co_return result;
+    }
     result.response = error_answer(core::internal_error("local model failed: " + first->end.error));
     co_return result;
   }

@@ -32,6 +32,7 @@ std::string usage_json(const llm::GenerationEnd& end) {
   usage["completion_tokens"] = end.completion_tokens;
   usage["total_tokens"] = end.prompt_tokens + end.completion_tokens;
   usage["prompt_tokens_details"] = json::object{{"cached_tokens", end.cached_tokens}};
+  usage["completion_tokens_details"] = json::object{{"reasoning_tokens", end.reasoning_tokens}};
   usage["tandem_compute_us"] = static_cast<std::int64_t>(end.compute_seconds * 1e6 + 0.5);
   return json::serialize(usage);
 }
