@@ -515,27 +515,33 @@ TEST(LocalGateway, ThinkingTagsThatAreControlTokensStillSplitTheReply) {
 }
 
 TEST(LocalGateway, AFormatTheTemplateCannotConstrainIsA400) {
-  // DeepSeek-R1's prompt opens the thought; with reasoning_format "none" the response format's
-  // grammar has no room for it, and its sampler cannot start. The request's options conflict: a
-  // 400 naming the parameter, not the server error it was.
-  Gateway gw(thinking_config("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja"));
-  for (
-      const std::string format :
-      {R"("response_format":{"type":"json_object"})",
-       R"("response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object"}}})"}) {
-    for (const std::string stream : {"false", "true"}) {
-      HttpResult r =
-          chat(gw, chat_body("thinker", "Answer", 8,
-                             R"(,"reasoning_format":"none","stream":)" + stream + "," + format));
-      EXPECT_EQ(r.status, 400) << format << " " << r.body;
-      if (r.status != 400) continue;
-      auto error = parse_object(r.body)["error"].as_object();
-      EXPECT_EQ(error["param"], "response_format") << r.body;
-      EXPECT_EQ(error["type"], "invalid_request_error") << r.body;
+  // DeepSeek-R1's and Qwen3.5's prompts open the thought; with reasoning_format "none" a response
+  // format's grammar has no room for it, and its sampler cannot start. The request's options
+  // conflict: a 400 that says so, not the server error it was.
+  for (const std::string file :
+       {"deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", "Qwen3.5-4B.jinja"}) {
+    Gateway gw(thinking_config(file));
+    for (
+        const std::string format :
+        {R"("response_format":{"type":"json_object"})",
+         R"("response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object"}}})"}) {
+      for (const std::string stream : {"false", "true"}) {
+        HttpResult r =
+            chat(gw, chat_body("thinker", "Answer", 8,
+                               R"(,"reasoning_format":"none","stream":)" + stream + "," + format));
+        EXPECT_EQ(r.status, 400) << file << " " << format << " " << r.body;
+        if (r.status != 400) continue;
+        auto error = parse_object(r.body)["error"].as_object();
+        EXPECT_EQ(error["param"], "reasoning_format") << r.body;
+        EXPECT_EQ(error["type"], "invalid_request_error") << r.body;
+        EXPECT_NE(std::string(error["message"].as_string()).find("response_format"),
+                  std::string::npos)
+            << r.body;
+      }
+      // Read apart, the thought is no obstacle.
+      HttpResult ok = chat(gw, chat_body("thinker", "Answer", 8, "," + format));
+      EXPECT_EQ(ok.status, 200) << ok.body;
     }
-    // Read apart, the thought is no obstacle.
-    HttpResult ok = chat(gw, chat_body("thinker", "Answer", 8, "," + format));
-    EXPECT_EQ(ok.status, 200) << ok.body;
   }
 }
 
@@ -607,26 +613,37 @@ TEST(LocalGateway, BadParametersAreClear400s) {
   struct Case {
     std::string extra, param;
   };
-  for (const auto& c : std::vector<Case>{
-           {R"(,"temperature":5)", "temperature"},
-           {R"(,"n":3)", "n"},
-           {R"(,"max_completion_tokens":0)", "max_completion_tokens"},
-           {R"(,"top_k":"many")", "top_k"},
-           {R"(,"stop":[1])", "stop"},
-           {R"(,"lora":"nope")", "lora"},
-           {R"(,"response_format":{"type":"xml"})", "response_format.type"},
-           {R"(,"ignore_eos":"yes")", "ignore_eos"},
-           {R"(,"ignore_eos":true,"response_format":{"type":"json_object"})", "ignore_eos"},
-           {R"(,"reasoning_format":"inline")", "reasoning_format"},
-           {R"(,"reasoning_effort":"extreme")", "reasoning_effort"},
-           {R"(,"reasoning_effort":0)", "reasoning_effort"},
-           {R"(,"chat_template_kwargs":[1])", "chat_template_kwargs"},
-           {R"(,"chat_template_kwargs":{"messages":[]})", "chat_template_kwargs.messages"},
-           {R"(,"reasoning_budget_tokens":-2)", "reasoning_budget_tokens"},
-           {R"(,"thinking_budget_tokens":1.5)", "thinking_budget_tokens"},
-           {R"(,"reasoning_budget_message":5)", "reasoning_budget_message"},
-           {R"(,"chat_template_kwargs":{"enable_thinking":"false"})",
-            "chat_template_kwargs.enable_thinking"}}) {
+  for (
+      const auto& c : std::vector<Case>{
+          {R"(,"temperature":5)", "temperature"},
+          {R"(,"n":3)", "n"},
+          {R"(,"max_completion_tokens":0)", "max_completion_tokens"},
+          {R"(,"top_k":"many")", "top_k"},
+          {R"(,"stop":[1])", "stop"},
+          {R"(,"lora":"nope")", "lora"},
+          {R"(,"response_format":{"type":"xml"})", "response_format.type"},
+          {R"(,"ignore_eos":"yes")", "ignore_eos"},
+          {R"(,"ignore_eos":true,"response_format":{"type":"json_object"})", "ignore_eos"},
+          {R"(,"reasoning_format":"inline")", "reasoning_format"},
+          {R"(,"reasoning_effort":"extreme")", "reasoning_effort"},
+          {R"(,"reasoning_effort":0)", "reasoning_effort"},
+          {R"(,"chat_template_kwargs":[1])", "chat_template_kwargs"},
+          {R"(,"chat_template_kwargs":{"messages":[]})", "chat_template_kwargs.messages"},
+          {R"(,"reasoning_budget_tokens":-2)", "reasoning_budget_tokens"},
+          {R"(,"thinking_budget_tokens":1.5)", "thinking_budget_tokens"},
+          {R"(,"reasoning_budget_message":5)", "reasoning_budget_message"},
+          {R"(,"chat_template_kwargs":{"enable_thinking":"false"})",
+           "chat_template_kwargs.enable_thinking"},
+          // Schemas whose grammar would send llama.cpp's parser into an endless loop that eats
+          // memory (a maximum below the minimum): a 400 at once.
+          {R"(,"response_format":{"type":"json_schema","json_schema":{"name":"p","schema":{"type":"string","pattern":"^a{2,1}$"}}})",
+           "response_format"},
+          {R"(,"response_format":{"type":"json_schema","json_schema":{"name":"l","schema":{"type":"string","minLength":5,"maxLength":2}}})",
+           "response_format"},
+          {R"(,"response_format":{"type":"json_schema","json_schema":{"name":"i","schema":{"type":"array","items":{"type":"integer"},"minItems":5,"maxItems":3}}})",
+           "response_format"},
+          {R"(,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"s":{"type":"string","pattern":"^x{9,3}$"}},"required":["s"]}}}])",
+           "tools"}}) {
     HttpResult r = chat(gw, chat_body("tiny", "hi", 3, c.extra));
     EXPECT_EQ(r.status, 400) << c.extra << ": " << r.body;
     EXPECT_EQ(parse_object(r.body)["error"].as_object()["param"], json::value(c.param)) << r.body;

@@ -51,9 +51,17 @@ TEST(ThoughtCounter, AReplyThatAnswersAtOnceHasNoThought) {
 TEST(ThoughtCounter, AnyOfTheClosingTagsEndsIt) {
   const ThoughtTags tags{"<|channel|>analysis<|message|>", {"<|end|>", "<|start|>"}, ""};
   EXPECT_EQ(count(tags, {"<|channel|>", "analysis", "<|message|>", "x", "<|end|>", "y"}), 5);
-  EXPECT_EQ(count(tags, {"<|channel|>analysis<|message|>", "x", "y", "<|start|>", "z"}), 4);
+  // The later tags begin what follows: not thought.
+  EXPECT_EQ(count(tags, {"<|channel|>analysis<|message|>", "x", "y", "<|start|>", "z"}), 3);
   // Empty pieces (a control token with no text) inside the thought still count.
   EXPECT_EQ(count(tags, {"<|channel|>analysis<|message|>", "", "x", "<|end|>"}), 4);
+}
+
+TEST(ThoughtCounter, AnEndTagThatOpensWhatFollowsIsNotThought) {
+  // Qwen3.5's thought may also end where a tool call starts, without "</think>".
+  const ThoughtTags qwen35{"<think>", {"</think>", "<tool_call>"}, "assistant\n<think>\n"};
+  EXPECT_EQ(count(qwen35, {"a", "b", "<tool_call>", "{}"}), 2);
+  EXPECT_EQ(count(qwen35, {"a", "b", "</think>", "<tool_call>"}), 3);
 }
 
 TEST(ThoughtCounter, ALongThoughtKeepsOnlyATailButStillFindsTheTag) {

@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "tandem/llm/engine.h"
+#include "tandem/llm/grammar_check.h"
 
 namespace tandem::llm {
 
@@ -111,8 +112,29 @@ ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs&
     try {
       params.grammar = json_schema_to_grammar(common_json::parse(inputs.json_schema));
     } catch (const std::exception& e) {
-      throw ChatInputError(std::string("response_format schema rejected: ") + e.what());
+      throw ChatInputError(std::string("response_format schema rejected: ") + e.what(),
+                           "response_format");
     }
+  }
+  if (std::string problem = grammar_problem(params.grammar); !problem.empty()) {
+    throw ChatInputError(
+        (inputs.tools.empty() ? "response_format schema rejected: " : "tools rejected: ") + problem,
+        inputs.tools.empty() ? "response_format" : "tools");
+  }
+  if (!in.extract_reasoning && !params.grammar.empty() && !params.grammar_lazy &&
+      params.supports_thinking &&
+      prompt_opens_thought(
+          {params.thinking_start_tag, params.thinking_end_tags, params.generation_prompt})) {
+    // Only the formats that read the thought apart build a grammar that admits it; under "none"
+    // the grammar (a response format's, a required call's) cannot take the thought the prompt
+    // opened, and llama.cpp's sampler would fail to start.
+    throw ChatInputError(
+        std::string("reasoning_format \"none\" cannot be combined with ") +
+            (inputs.tools.empty() ? "response_format" : "a required tool call") +
+            " on this model: its chat template opens a thought in the prompt, which the "
+            "constrained output has no room for; leave reasoning_format out and the thought comes "
+            "back as reasoning_content",
+        "reasoning_format");
   }
   out.text = params.prompt;
   out.extra_stops = params.additional_stops;

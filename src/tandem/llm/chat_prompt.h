@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tandem/llm/thought_counter.h"
@@ -21,10 +22,16 @@ namespace tandem::llm {
 
 class Engine;
 
-// A request the template or grammar machinery rejects; the message says what is wrong.
+// A request the template or grammar machinery rejects; the message says what is wrong, and
+// `param` which part of the request it is in.
 class ChatInputError : public std::invalid_argument {
  public:
-  using std::invalid_argument::invalid_argument;
+  explicit ChatInputError(const std::string& message, std::string param = "messages")
+      : std::invalid_argument(message), param_(std::move(param)) {}
+  const std::string& param() const { return param_; }
+
+ private:
+  std::string param_;
 };
 
 struct ChatInputs {

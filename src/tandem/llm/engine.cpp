@@ -450,21 +450,22 @@ void Engine::admit(std::deque<Pending>& incoming) {
       ++stats_.active_sequences;
     }
     if (slot.sampler == nullptr) {
+      // llama.cpp rethrows a failed prefill as a bare std::exception, whose text says nothing.
+      if (sampler_error == "std::exception") sampler_error.clear();
       finish_slot(slot, "",
-                  "the grammar for this request could not be compiled" +
-                      (sampler_error.empty() ? "" : ": " + sampler_error),
-                  true);
+                  "the sampler for this request could not be set up (its grammar does not compile, "
+                  "or the template's generation prompt does not enter it)" +
+                      (sampler_error.empty() ? "" : ": " + sampler_error));
       continue;
     }
     if (slot.request.prompt.empty()) {
-      finish_slot(slot, "", "the prompt is empty", true);
+      finish_slot(slot, "", "the prompt is empty");
       continue;
     }
     if (static_cast<int>(slot.request.prompt.size()) >= config_.context) {
       finish_slot(slot, "",
                   "the prompt has " + std::to_string(slot.request.prompt.size()) +
-                      " tokens; the context holds " + std::to_string(config_.context),
-                  true);
+                      " tokens; the context holds " + std::to_string(config_.context));
       continue;
     }
     std::lock_guard lock(mutex_);
@@ -718,12 +719,11 @@ std::string Engine::piece(const Slot& slot, std::int32_t token) const {
   return token_text(token, sampling && sampling->preserved_tokens.contains(token));
 }
 
-void Engine::finish_slot(Slot& slot, std::string reason, std::string error, bool rejected) {
+void Engine::finish_slot(Slot& slot, std::string reason, std::string error) {
   if (error.empty()) emit(slot, true);
   GenerationEnd end;
   end.finish_reason = std::move(reason);
   end.error = std::move(error);
-  end.rejected = rejected;
   end.prompt_tokens = static_cast<int>(slot.request.prompt.size());
   end.cached_tokens = slot.cached_tokens;
   end.completion_tokens = slot.generated;

@@ -142,7 +142,7 @@ class Engine {
   void admit(std::deque<Pending>& incoming);
   bool step();
   void run_embeddings(EmbeddingJob& job);
-  void finish_slot(Slot& slot, std::string reason, std::string error = {}, bool rejected = false);
+  void finish_slot(Slot& slot, std::string reason, std::string error = {});
   void emit(Slot& slot, bool final_flush);
   TokenLogprob score(const Slot& slot, std::int32_t token);
   std::string piece(const Slot& slot, std::int32_t token) const;

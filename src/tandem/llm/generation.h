@@ -23,10 +23,7 @@ struct GenerationEnd {
   int prompt_tokens = 0;
   int cached_tokens = 0;  // prompt tokens reused from the KV cache
   int completion_tokens = 0;
-  int reasoning_tokens = 0;  // of the completion tokens, those of a reasoning model's thought
-  // The request cannot run as asked (its grammar does not compile, or the template's generation
-  // prompt cannot enter it): the client's to change, where other errors are the server's.
-  bool rejected = false;
+  int reasoning_tokens = 0;    // of the completion tokens, those of a reasoning model's thought
   double compute_seconds = 0;  // this generation's share of decode time
 };
 

@@ -30,9 +30,10 @@ bool thinks(const ThoughtTags& tags) {
          std::any_of(tags.ends.begin(), tags.ends.end(), [](const auto& e) { return !e.empty(); });
 }
 
-// A generation prompt that opens a thought and does not close it: the reply starts inside.
-// (One that turns thinking off, "<think>\n\n</think>\n\n", closes what it opens.)
-bool prompt_opens(const ThoughtTags& tags) {
+}  // namespace
+
+bool prompt_opens_thought(const ThoughtTags& tags) {
+  if (!thinks(tags)) return false;
   std::size_t open = tags.generation_prompt.rfind(tags.start);
   if (open == std::string::npos) return false;
   std::string_view after =
@@ -40,12 +41,10 @@ bool prompt_opens(const ThoughtTags& tags) {
   return find_end(tags.ends, after).first == std::string_view::npos;
 }
 
-}  // namespace
-
 SplitReply split_thought(const ThoughtTags& tags, std::string_view reply) {
   if (!thinks(tags)) return {"", std::string(reply)};
   std::string_view body = reply;
-  if (!prompt_opens(tags)) {
+  if (!prompt_opens_thought(tags)) {
     std::string_view text = trim_start(reply);
     if (!text.starts_with(tags.start)) return {"", std::string(reply)};
     body = text.substr(tags.start.size());
@@ -62,7 +61,7 @@ ThoughtCounter::ThoughtCounter(const ThoughtTags& tags) : start_(tags.start) {
     ends_.push_back(end);
     longest_end_ = std::max(longest_end_, end.size());
   }
-  state_ = prompt_opens(tags) ? State::inside : State::before;
+  state_ = prompt_opens_thought(tags) ? State::inside : State::before;
 }
 
 bool ThoughtCounter::closes(std::string_view text) const {
@@ -93,17 +92,25 @@ void ThoughtCounter::add(std::string_view piece) {
       head_.clear();
       return;
     }
-    case State::inside:
+    case State::inside: {
       ++tokens_;
+      const std::size_t piece_at = tail_.size();
       tail_ += piece;
-      if (closes(tail_)) {
+      auto [at, length] = find_end(ends_, tail_);
+      if (at != std::string_view::npos) {
         state_ = State::after;
+        // A tag other than the thought's own closing one begins what follows (Qwen3.5's thought
+        // may end where a "<tool_call>" starts): the token that opens it is not thought.
+        if (std::string_view(tail_).substr(at, length) != ends_.front() && at >= piece_at) {
+          --tokens_;
+        }
         tail_.clear();
       } else if (tail_.size() > longest_end_) {
         // Only the bytes a closing tag could still end with are kept.
         tail_.erase(0, tail_.size() - longest_end_);
       }
       return;
+    }
   }
 }
 

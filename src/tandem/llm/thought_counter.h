@@ -12,7 +12,8 @@
 namespace tandem::llm {
 
 // The template's thinking tags, as llama.cpp's chat parameters name them. Empty `start` or `ends`:
-// the template does not think, and nothing is counted.
+// the template does not think, and nothing is counted. The first of `ends` is the thought's own
+// closing tag, which counts as thought; the others begin what follows it.
 struct ThoughtTags {
   std::string start;              // "<think>"
   std::vector<std::string> ends;  // "</think>", ...
@@ -20,6 +21,10 @@ struct ThoughtTags {
   // reply begins inside it.
   std::string generation_prompt;
 };
+
+// The generation prompt opens a thought and does not close it, so the reply starts inside it
+// (Qwen3.5's "<|im_start|>assistant\n<think>\n"; one that turns thinking off closes what it opens).
+bool prompt_opens_thought(const ThoughtTags& tags);
 
 // The reply's leading thought (without its tags) and what follows it, by the tags alone: for a
 // reply the template's parser cannot read. {"", reply} when there is none.

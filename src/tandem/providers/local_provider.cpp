@@ -473,7 +473,7 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
   try {
     prompt = llm::render_chat(*model, plan.inputs);
   } catch (const llm::ChatInputError& e) {
-    result.response = error_answer(bad(e.what(), "messages"));
+    result.response = error_answer(bad(e.what(), e.param()));
     co_return result;
   }
   request.prompt = model->tokenize(prompt.text, true, true);
@@ -504,15 +504,6 @@ http::Task<LocalProvider::Result> LocalProvider::send(std::string_view path,
   }
   if (first->ended && !first->end.error.empty() && first->text.empty()) {
     generation->set_waker({});
-    if (first->end.rejected) {
-      // A grammar the template's own generation prompt cannot enter (DeepSeek-R1's opens a thought
-      // that a response format under reasoning_format "none" has no room for): the request's
-      // combination of options, not the server, is at fault.
-      result.response = error_answer(
-          bad("local model '" + route.model + "' cannot run this request: " + first->end.error,
-              prompt.has_tools ? "tools" : "response_format"));
-      co_return result;
-    }
     result.response = error_answer(core::internal_error("local model failed: " + first->end.error));
     co_return result;
   }
