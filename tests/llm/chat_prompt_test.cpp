@@ -175,6 +175,24 @@ TEST(ChatPrompt, AReasoningModelsStructuredReplyIsItsJsonAfterTheThought) {
   }
 }
 
+TEST(ChatPrompt, AReplyTheParserCannotReadKeepsItsThoughtApart) {
+  // Text the format's grammar would not have let through (a model run without it, or a stop
+  // string that cut the JSON): the parser gives up, and the reply is returned as it came, but for
+  // the leading thought, which stays reasoning. A stream that sent it as reasoning_content does
+  // not send it again as content.
+  ChatInputs in;
+  in.json_schema = kSchema;
+  ChatPrompt prompt = thinking_prompt("Qwen-Qwen3-0.6B.jinja", in);
+  ChatReply reply = prompt.parse("<think>\nA number.\n</think>\n\nno JSON here", false);
+  EXPECT_EQ(reply.reasoning, "A number.");
+  EXPECT_EQ(reply.content, "no JSON here");
+  EXPECT_TRUE(reply.tool_calls.empty());
+  // Without a thought, all of it is the content, as before.
+  reply = prompt.parse("no JSON here", false);
+  EXPECT_EQ(reply.reasoning, "");
+  EXPECT_EQ(reply.content, "no JSON here");
+}
+
 TEST(ChatPrompt, AThoughtThenAToolCall) {
   ChatInputs in;
   in.tools_json =

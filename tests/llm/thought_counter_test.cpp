@@ -76,7 +76,7 @@ TEST(ThoughtCounter, ALongThoughtKeepsOnlyATailButStillFindsTheTag) {
 
 TEST(SplitThought, TheLeadingThoughtAndTheRest) {
   auto split = split_thought(kThink, "\n<think>\nhmm\n</think>\n\nThe answer");
-  EXPECT_EQ(split.thought, "\nhmm\n");
+  EXPECT_EQ(split.thought, "hmm\n");
   EXPECT_EQ(split.rest, "The answer");
   // Opened by the prompt.
   const ThoughtTags opened{"<think>", {"</think>"}, "assistant\n<think>\n"};

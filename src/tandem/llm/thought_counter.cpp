@@ -49,6 +49,8 @@ SplitReply split_thought(const ThoughtTags& tags, std::string_view reply) {
     if (!text.starts_with(tags.start)) return {"", std::string(reply)};
     body = text.substr(tags.start.size());
   }
+  // The line breaks after the opening tag are the tag's, as the template's parser reads them.
+  body = trim_start(body);
   auto [at, length] = find_end(tags.ends, body);
   if (at == std::string_view::npos) return {std::string(body), ""};
   return {std::string(body.substr(0, at)), std::string(trim_start(body.substr(at + length)))};

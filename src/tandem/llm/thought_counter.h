@@ -26,8 +26,9 @@ struct ThoughtTags {
 // (Qwen3.5's "<|im_start|>assistant\n<think>\n"; one that turns thinking off closes what it opens).
 bool prompt_opens_thought(const ThoughtTags& tags);
 
-// The reply's leading thought (without its tags) and what follows it, by the tags alone: for a
-// reply the template's parser cannot read. {"", reply} when there is none.
+// The reply's leading thought (without its tags and the blanks after the opening one) and what
+// follows it, by the tags alone: for a reply the template's parser cannot read. {"", reply} when
+// there is none.
 struct SplitReply {
   std::string thought;
   std::string rest;
