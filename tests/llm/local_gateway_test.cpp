@@ -323,18 +323,36 @@ std::int64_t reasoning_tokens(const std::string& answer) {
   return n != nullptr && n->is_int64() ? n->as_int64() : -1;
 }
 
-// The tokens of an answer with logprobs, up to and including the one that completes `tag`
-// (0: none does).
-std::int64_t tokens_through(const HttpResult& r, const std::string& tag) {
+// Each generated token's bytes, from an answer with logprobs.
+std::vector<std::string> token_bytes(const HttpResult& r) {
+  std::vector<std::string> tokens;
   json::object answer = parse_object(r.body);
-  std::string bytes;
-  std::int64_t n = 0;
   for (const auto& t :
        answer["choices"].as_array()[0].as_object()["logprobs"].as_object()["content"].as_array()) {
-    ++n;
+    std::string bytes;
     for (const auto& b : t.as_object().at("bytes").as_array()) {
       bytes += static_cast<char>(b.to_number<int>());
     }
+    tokens.push_back(std::move(bytes));
+  }
+  return tokens;
+}
+
+// What the model generated, from the logprobs' bytes (made valid UTF-8, as a client's text is).
+std::string generated_text(const HttpResult& r) {
+  std::string bytes;
+  for (const auto& t : token_bytes(r)) bytes += t;
+  return llm::sanitize_utf8(bytes);
+}
+
+// The tokens of an answer with logprobs, up to and including the one that completes `tag`
+// (0: none does).
+std::int64_t tokens_through(const HttpResult& r, const std::string& tag) {
+  std::string bytes;
+  std::int64_t n = 0;
+  for (const auto& t : token_bytes(r)) {
+    ++n;
+    bytes += t;
     if (bytes.find(tag) != std::string::npos) return n;
   }
   return 0;
@@ -371,13 +389,7 @@ TEST(LocalGateway, AReasoningModelsThoughtIsReasoningContentStreamedOrNot) {
   EXPECT_EQ(content, "");
   EXPECT_NE(generated.find(reasoning), std::string::npos) << generated << " / " << reasoning;
   // Every generated token is thought (an end-of-generation token would have no logprob entry).
-  EXPECT_EQ(reasoning_tokens(r.body), static_cast<std::int64_t>(answer["choices"]
-                                                                    .as_array()[0]
-                                                                    .as_object()["logprobs"]
-                                                                    .as_object()["content"]
-                                                                    .as_array()
-                                                                    .size()))
-      << r.body;
+  EXPECT_EQ(reasoning_tokens(r.body), static_cast<std::int64_t>(token_bytes(r).size())) << r.body;
 
   // The stream sends the same thought as reasoning_content deltas, and every token's logprob.
   HttpResult s =
@@ -432,18 +444,6 @@ TEST(LocalGateway, ThinkingTurnedOffAnswersInTheContent) {
 }
 
 // The text the model generated, from the answer's logprobs' bytes.
-std::string generated_text(const HttpResult& r) {
-  std::string bytes;
-  json::object answer = parse_object(r.body);
-  for (const auto& t :
-       answer["choices"].as_array()[0].as_object()["logprobs"].as_object()["content"].as_array()) {
-    for (const auto& b : t.as_object().at("bytes").as_array()) {
-      bytes += static_cast<char>(b.to_number<int>());
-    }
-  }
-  return llm::sanitize_utf8(bytes);
-}
-
 TEST(LocalGateway, AReasoningBudgetEndsTheThoughtAndTheAnswerFollows) {
   // Left alone, the random model never closes its thought (the test above). With a budget the
   // sampler forces the closing tag after that many tokens, and what follows is the answer.

@@ -122,9 +122,7 @@ ChatPrompt render_chat(const common_chat_templates* templates, const ChatInputs&
         inputs.tools.empty() ? "response_format" : "tools");
   }
   if (!in.extract_reasoning && !params.grammar.empty() && !params.grammar_lazy &&
-      params.supports_thinking &&
-      prompt_opens_thought(
-          {params.thinking_start_tag, params.thinking_end_tags, params.generation_prompt})) {
+      prompt_opens_thought(out.thought_tags())) {
     // Only the formats that read the thought apart build a grammar that admits it; under "none"
     // the grammar (a response format's, a required call's) cannot take the thought the prompt
     // opened, and llama.cpp's sampler would fail to start.
